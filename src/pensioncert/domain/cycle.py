@@ -92,11 +92,10 @@ def _campaign_status(
     last = anchor if certified else None
     this_start, this_end = _campaign_dates(today.year, campaign)
     prev_start, prev_end = _campaign_dates(today.year - 1, campaign)
-    if this_end.year > today.year and today < this_start:
-        # campaign spanning new year: the one that started last year may still be running
-        if prev_start <= today <= prev_end:
-            this_start, this_end = prev_start, prev_end
-            prev_start, prev_end = _campaign_dates(today.year - 2, campaign)
+    if today < this_start and prev_start <= today <= prev_end:
+        # A campaign spanning new year that started last year is still running.
+        this_start, this_end = prev_start, prev_end
+        prev_start, prev_end = _campaign_dates(today.year - 2, campaign)
     if today < this_start:
         # The previous campaign is the latest finished one.
         covered = certified and anchor >= prev_start
