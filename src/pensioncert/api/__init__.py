@@ -1,0 +1,1 @@
+"""HTTP API (FastAPI): sessions, challenges, uploads, results, queries."""

@@ -1,0 +1,1 @@
+"""The certification workflow: identify → eligibility → challenge → verify → record."""

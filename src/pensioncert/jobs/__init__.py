@@ -1,0 +1,1 @@
+"""Background work: verification jobs, the overdue sweep, retention."""

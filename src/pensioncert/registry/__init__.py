@@ -1,0 +1,1 @@
+"""The retiree registry: import from the agency's CSV/XLSX exports."""

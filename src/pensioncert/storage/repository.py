@@ -1,0 +1,188 @@
+"""All queries in one place: retirees, certification records, audit."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from datetime import UTC, date, datetime
+from typing import Any, Literal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from pensioncert.domain.eligibility import (
+    PensionType,
+    RegistryStatus,
+    RetireeFacts,
+    SuspensionReason,
+    resumption_on_certification,
+)
+from pensioncert.domain.idnumber import mask_id_number
+from pensioncert.storage.crypto import Protector
+from pensioncert.storage.models import AuditEntry, CertificationRecord, Notification, Retiree
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class RetireeInput:
+    """One registry row, already validated."""
+
+    id_number: str  # normalised 18 characters
+    name: str
+    sex: str
+    birth_date: date
+    region_code: str
+    pension_type: str
+    retired_locally: bool
+    status: str
+    first_payment: date
+    last_certified: date | None = None
+    district: str = ""
+    phone: str = ""
+
+
+UpsertOutcome = Literal["created", "updated", "unchanged"]
+_COMPARED = [f.name for f in fields(RetireeInput) if f.name != "id_number"]
+
+
+def find_retiree(session: Session, protector: Protector, id_number: str) -> Retiree | None:
+    """Look a retiree up by normalised ID number through its keyed hash."""
+    digest = protector.lookup_hash(id_number)
+    return session.scalars(select(Retiree).where(Retiree.id_number_hash == digest)).one_or_none()
+
+
+def upsert_retiree(session: Session, protector: Protector, row: RetireeInput) -> UpsertOutcome:
+    """Insert or update one retiree; a row identical to what is stored changes nothing."""
+    existing = find_retiree(session, protector, row.id_number)
+    values = {name: getattr(row, name) for name in _COMPARED}
+    if existing is None:
+        session.add(
+            Retiree(
+                id_number_hash=protector.lookup_hash(row.id_number),
+                id_number_encrypted=protector.encrypt_text(row.id_number, "id_number"),
+                id_number_masked=mask_id_number(row.id_number),
+                **values,
+            )
+        )
+        return "created"
+    changed = {name: value for name, value in values.items() if getattr(existing, name) != value}
+    if not changed:
+        return "unchanged"
+    for name, value in changed.items():
+        setattr(existing, name, value)
+    existing.updated_at = utcnow()
+    return "updated"
+
+
+def retiree_facts(retiree: Retiree) -> RetireeFacts:
+    """The rule engine's view of a stored retiree."""
+    return RetireeFacts(
+        pension_type=PensionType(retiree.pension_type),
+        retired_locally=retiree.retired_locally,
+        status=RegistryStatus(retiree.status),
+        first_payment=retiree.first_payment,
+        last_certified=retiree.last_certified,
+        region_code=retiree.region_code,
+        suspension_reason=SuspensionReason(retiree.suspension_reason) if retiree.suspension_reason else None,
+    )
+
+
+def record_certification(
+    session: Session,
+    retiree: Retiree,
+    *,
+    channel: str,
+    method: str,
+    result: str,
+    certified_on: date | None = None,
+    reasons: Sequence[str] = (),
+    scores: dict[str, Any] | None = None,
+    session_id: str | None = None,
+    operator: str | None = None,
+    proxy: tuple[str | None, str | None, str | None] = (None, None, None),
+    evidence_type: str | None = None,
+    notes: str = "",
+) -> CertificationRecord:
+    """Append a certification record; a pass moves the cycle and resumes a suspended pension."""
+    back_pay = 0
+    if result == "passed":
+        certified_on = certified_on or utcnow().date()
+        if retiree.status == RegistryStatus.SUSPENDED and retiree.suspended_from is not None:
+            reason = SuspensionReason(retiree.suspension_reason or SuspensionReason.OVERDUE)
+            back_pay = resumption_on_certification(retiree.suspended_from, certified_on, reason).back_pay_months
+        if retiree.status == RegistryStatus.SUSPENDED:
+            retiree.status = RegistryStatus.NORMAL
+            retiree.suspended_from = None
+            retiree.suspension_reason = None
+        if retiree.last_certified is None or certified_on > retiree.last_certified:
+            retiree.last_certified = certified_on
+        retiree.updated_at = utcnow()
+    record = CertificationRecord(
+        retiree_id=retiree.id,
+        certified_on=certified_on if result == "passed" else None,
+        channel=channel,
+        method=method,
+        result=result,
+        reasons=list(reasons),
+        scores=scores or {},
+        session_id=session_id,
+        operator=operator,
+        proxy_name=proxy[0],
+        proxy_phone=proxy[1],
+        proxy_relationship=proxy[2],
+        evidence_type=evidence_type,
+        notes=notes,
+        back_pay_months=back_pay,
+    )
+    session.add(record)
+    session.flush()
+    return record
+
+
+def history(session: Session, retiree_id: int) -> list[CertificationRecord]:
+    return list(
+        session.scalars(
+            select(CertificationRecord)
+            .where(CertificationRecord.retiree_id == retiree_id)
+            .order_by(CertificationRecord.id.desc())
+        )
+    )
+
+
+def failures_since(session: Session, retiree_id: int, since: datetime) -> int:
+    """Failed attempts of a retiree since ``since`` (for the per-day retry cap)."""
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(CertificationRecord)
+            .where(
+                CertificationRecord.retiree_id == retiree_id,
+                CertificationRecord.result == "failed",
+                CertificationRecord.created_at >= since,
+            )
+        )
+        or 0
+    )
+
+
+def audit(
+    session: Session,
+    *,
+    actor: str,
+    role: str,
+    action: str,
+    retiree_id: int | None = None,
+    detail: dict[str, Any] | None = None,
+    ip: str = "",
+) -> AuditEntry:
+    """Append one audit entry (who did or saw what)."""
+    entry = AuditEntry(actor=actor, actor_role=role, action=action, retiree_id=retiree_id, detail=detail or {}, ip=ip)
+    session.add(entry)
+    return entry
+
+
+def notify(session: Session, retiree_id: int, message_code: str, params: dict[str, Any], channel: str = "sms") -> None:
+    session.add(Notification(retiree_id=retiree_id, message_code=message_code, params=params, channel=channel))
