@@ -1,0 +1,43 @@
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from pensioncert.jobs.retention import purge_expired_media
+from pensioncert.storage.crypto import Protector
+from pensioncert.storage.db import Database
+from pensioncert.storage.media_store import MediaStore
+from pensioncert.storage.models import AuditEntry, CertSession, Challenge, VerificationJob
+
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+
+
+def make_job(session: Session, store: MediaStore, job_id: str, state: str, decided_days_ago: int | None) -> str:
+    session.add(CertSession(id=f"s-{job_id}", channel="wechat"))
+    session.add(Challenge(id=f"c-{job_id}", session_id=f"s-{job_id}", kind="digits", payload={"digits": "1234"},
+                          issued_at=NOW, expires_at=NOW))
+    key = store.put(b"video", "recordings")
+    decided = None if decided_days_ago is None else NOW - timedelta(days=decided_days_ago)
+    session.add(VerificationJob(id=job_id, session_id=f"s-{job_id}", challenge_id=f"c-{job_id}", state=state,
+                                media_path=key, decided_at=decided, result="passed" if decided else None))
+    return key
+
+
+def test_only_old_decided_media_is_purged(database: Database, protector: Protector, tmp_path: Path) -> None:
+    store = MediaStore(tmp_path / "media", protector)
+    with database.session() as session:
+        old = make_job(session, store, "old", "decided", 40)
+        recent = make_job(session, store, "recent", "decided", 5)
+        running = make_job(session, store, "running", "running", None)
+    with database.session() as session:
+        assert purge_expired_media(session, store, NOW, retention_days=30) == 1
+    with database.session() as session:
+        jobs = {job.id: job for job in session.scalars(select(VerificationJob))}
+        assert jobs["old"].media_path is None and jobs["old"].result == "passed"
+        assert jobs["recent"].media_path == recent and jobs["running"].media_path == running
+        assert session.scalars(select(AuditEntry.action)).all() == ["purge_media"]
+    assert not (tmp_path / "media" / old).exists()
+    assert store.get(recent) == b"video"
+    with database.session() as session:
+        assert purge_expired_media(session, store, NOW, retention_days=30) == 0
