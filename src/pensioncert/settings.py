@@ -35,21 +35,98 @@ class StorageSettings(BaseModel):
 
 
 class FaceSettings(BaseModel):
-    """Face engine thresholds (filled by the biometrics package; see docs/biometrics.md)."""
+    """Face engine thresholds (see docs/biometrics.md; measured by ``pensioncert eval faces``)."""
 
+    # dlib ResNet Euclidean distance at or below which two faces are the same person.
+    # MEASURED: pending.
     match_threshold: float = 0.5
+    # Quality gates (pensioncert.biometrics.quality); the reasons are message codes face.*.
+    min_face_px: int = 80  # face box width; the encoder's chip is 150 px, below ~80 px distances drift
+    min_brightness: float = 60.0  # mean face luma 0-255
+    max_brightness: float = 215.0
+    max_clipped_fraction: float = 0.2  # face pixels at luma >= 250
+    backlight_delta: float = 70.0  # background luma minus face luma
+    min_sharpness: float = 0.04  # Laplacian var / var of the 112 px face crop: sharp samples >= 0.047, blurred (sigma 2.5) <= 0.03
+    max_yaw_offset: float = 0.25  # |nose position between the eyes - 0.5|; 0.25 is roughly 30 degrees of yaw
+    min_eye_ratio: float = 0.4  # eye-patch luma / cheek luma: drawn sunglasses <= 0.28, bare eyes >= 0.43 (sample_photos)
+    circle_max_offset: float = 0.35  # face centre to circle centre, in radii
+    # Video decision (pensioncert.biometrics.video)
+    video_max_analysed_frames: int = 40  # evenly spaced frames run through detection + quality
+    video_segments: int = 3  # one embedded frame per time segment: a mid-video swap is embedded
+    video_min_usable_frames: int = 3
 
 
 class LivenessSettings(BaseModel):
-    """Challenge and liveness thresholds (see docs/liveness.md)."""
+    """Challenge and liveness thresholds (see docs/liveness.md for the measurements quoted)."""
 
+    # Challenges (DOMAIN.md: single-use, minutes, bound to one session; a few tries then another channel)
     challenge_ttl_seconds: int = 300
     max_attempts_per_session: int = 3
     max_attempts_per_retiree_per_day: int = 5
+    min_actions: int = 2
+    max_actions: int = 3
+    # Upload geometry limits (UploadSettings has bytes/seconds): 4K phones stay under 3840 px;
+    # anything larger is a decompression bomb, not a selfie.
+    max_video_side: int = 3840
+    max_video_pixels: int = 3840 * 2160
+    # Analysis resolution/rate: faces in a 640 px selfie are ~250 px wide, enough for the
+    # 468-point mesh; 15 fps keeps a 4 s clip at ~60 mesh calls (~3–6 ms each measured).
+    analysis_max_side: int = 640
+    analysis_fps: float = 15.0
+    # Actions, relative to the recording's own neutral baseline (median).
+    # blink: eye-aspect ratio drops below this fraction of baseline.
+    blink_ear_ratio: float = 0.6
+    # open_mouth: inner-lip gap / mouth width rises by this much over baseline.
+    mouth_open_delta: float = 0.25
+    # turn_left/right: nose offset from face centre, as a fraction of face width, changes by this.
+    turn_yaw_delta: float = 0.12
+    # nod: nose height between eyes and chin, as a fraction of that span, changes by this.
+    nod_pitch_delta: float = 0.08
+    # Face presence: share of analysed frames that may miss the face or leave the circle.
+    max_missing_face_fraction: float = 0.2
+    # The on-screen circle: nose tip within this many half-frame-heights of the centre.
+    circle_radius: float = 0.8
+    # More than one face in at least this many analysed frames fails "exactly one face".
+    min_multi_face_frames: int = 2
+    # Digits (English, pocketsphinx four-digit grammar): positions that must match the challenge.
+    digits_min_matching: int = 3
+    # Mandarin/neutral evidence: syllables counted by energy peaks must be within this of four.
+    syllable_tolerance: int = 1
+    # Audio-visual synchrony: correlation of mouth opening and voice energy.
+    min_av_sync: float = 0.2
+    # Passive: a recording whose non-similarity landmark motion (RMS, in inter-ocular distances)
+    # exceeds planar_min_motion and which a homography explains down to planar_max_ratio is flat.
+    planar_max_ratio: float = 0.3
+    planar_min_motion: float = 0.05
+    # Frozen: share of consecutive frame pairs that are (near) identical.
+    max_frozen_fraction: float = 0.3
+    # Looping: best repeat distance / typical adjacent-frame difference below this means a loop.
+    loop_ratio: float = 0.35
+    loop_min_seconds: float = 0.5
+    # No motion: 95th-percentile neighbouring-frame difference (grey levels, 80×60 thumbnails).
+    min_frame_motion: float = 0.3
+    # Digits: the mouth (inner-lip gap / width) must open and close by at least this much.
+    min_mouth_range: float = 0.05
+    # Face match: how many frames are embedded by the face engine (cost ~ per frame).
+    match_frames: int = 4
 
 
 class OcrSettings(BaseModel):
-    """ID-card OCR settings (see docs/ocr.md)."""
+    """ID-card OCR settings (see docs/ocr.md; figures from ``pensioncert eval ocr``)."""
+
+    # Text detection runs on a copy whose longer side is at most this many pixels;
+    # recognition reads crops of the full image. 960 keeps detection under ~0.3 s/side.
+    detect_side: int = 960
+    # Photos larger than this (longer side, px) are downscaled first: a card needs no more.
+    max_image_side: int = 2400
+    # onnxruntime intra-op threads; 0 = onnxruntime's default (all cores).
+    threads: int = 0
+    # Sharpness (see documents/quality.py) below which a side is "too blurred": calibrated value.
+    blur_threshold: float = 0.0
+    # Saturated highlight covering more than this fraction of the card = glare.
+    glare_fraction: float = 0.01
+    # A card corner further than this outside the photo (in mm on the card) = card cut off.
+    cut_off_margin_mm: float = 2.0
 
 
 class UploadSettings(BaseModel):
@@ -78,6 +155,23 @@ class JobSettings(BaseModel):
     redis_url: str = "redis://127.0.0.1:6379/0"
 
 
+class FlowSettings(BaseModel):
+    """The phone flow (see docs/channels.md)."""
+
+    # With neither a registry photo nor an ID-card portrait there is nothing to compare a face with.
+    # True (the demo turns it on): keep the best frame of a live recording as the reference and send
+    # the record to manual review. Never a silent pass. False (default): such users are sent to a
+    # channel that has a reference (ID-card scan) or to an offline channel.
+    enroll_reference_on_first_certification: bool = False
+    # Address printed in the channel QR codes; empty = the address the request came to.
+    public_base_url: str = ""
+    # A phone session (identify → record → result) is refused after this long.
+    session_ttl_minutes: int = 60
+    # Seconds the page records for a digits challenge and per action of an actions challenge.
+    digits_record_seconds: float = 5.0
+    action_record_seconds: float = 2.0
+
+
 class Settings(BaseSettings):
     """All configuration of one pensioncert process."""
 
@@ -98,6 +192,7 @@ class Settings(BaseSettings):
     upload: UploadSettings = Field(default_factory=UploadSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     jobs: JobSettings = Field(default_factory=JobSettings)
+    flow: FlowSettings = Field(default_factory=FlowSettings)
 
     @property
     def database_url(self) -> str:
