@@ -46,9 +46,11 @@ class FaceSettings(BaseModel):
     max_brightness: float = 215.0
     max_clipped_fraction: float = 0.2  # face pixels at luma >= 250
     backlight_delta: float = 70.0  # background luma minus face luma
-    min_sharpness: float = 0.04  # Laplacian var / var of the 112 px face crop: sharp samples >= 0.047, blurred (sigma 2.5) <= 0.03
+    # Laplacian var / var of the 112 px face crop: sharp samples >= 0.047, blurred (sigma 2.5) <= 0.03
+    min_sharpness: float = 0.04
     max_yaw_offset: float = 0.25  # |nose position between the eyes - 0.5|; 0.25 is roughly 30 degrees of yaw
-    min_eye_ratio: float = 0.4  # eye-patch luma / cheek luma: drawn sunglasses <= 0.28, bare eyes >= 0.43 (sample_photos)
+    # eye-patch luma / cheek luma: drawn sunglasses <= 0.28, bare eyes >= 0.43 (sample_photos)
+    min_eye_ratio: float = 0.4
     circle_max_offset: float = 0.35  # face centre to circle centre, in radii
     # Video decision (pensioncert.biometrics.video)
     video_max_analysed_frames: int = 40  # evenly spaced frames run through detection + quality
