@@ -1,0 +1,52 @@
+"""Liveness: is the person alive and present now? Challenges, recording analysis, evaluation.
+
+    from pensioncert.liveness import analyse_recording, issue_challenge, check_challenge_use
+
+    challenge = issue_challenge("digits", random.SystemRandom(), now, session_id, settings.liveness)
+    check_challenge_use(challenge, session_id, now)     # raises ChallengeUsed / Expired / Foreign
+    verdict = analyse_recording(upload_bytes, challenge, reference_embedding)
+    verdict.passed, verdict.reasons                     # message codes liveness.* (liveness.toml)
+
+See docs/liveness.md for the checks, their thresholds and the measured APCER/BPCER.
+"""
+
+from pensioncert.liveness.analyse import LivenessVerdict, analyse_recording
+from pensioncert.liveness.challenges import (
+    ACTIONS,
+    Challenge,
+    ChallengeError,
+    ChallengeExpired,
+    ChallengeForeign,
+    ChallengeKind,
+    ChallengeMalformed,
+    ChallengeUsed,
+    attempts_exhausted_in_session,
+    attempts_exhausted_today,
+    check_challenge_use,
+    issue_challenge,
+    mark_used,
+    parse_challenge,
+)
+from pensioncert.liveness.speech import DigitHearing, DigitRecognizer, PocketsphinxDigits
+
+__all__ = [
+    "ACTIONS",
+    "Challenge",
+    "ChallengeError",
+    "ChallengeExpired",
+    "ChallengeForeign",
+    "ChallengeKind",
+    "ChallengeMalformed",
+    "ChallengeUsed",
+    "DigitHearing",
+    "DigitRecognizer",
+    "LivenessVerdict",
+    "PocketsphinxDigits",
+    "analyse_recording",
+    "attempts_exhausted_in_session",
+    "attempts_exhausted_today",
+    "check_challenge_use",
+    "issue_challenge",
+    "mark_used",
+    "parse_challenge",
+]

@@ -1,0 +1,1 @@
+"""Media: decoding uploads (``decode``) and encoding test clips (``encode``)."""

@@ -1,0 +1,272 @@
+"""Decode a phone upload (WebM/VP8/VP9/Opus, MP4/H.264/AAC) to RGB frames and 16 kHz mono audio.
+
+Uploads are untrusted: every limit is checked before the expensive step it protects
+(bytes before parsing, declared dimensions and duration before decoding, decoded totals
+while decoding), and every failure is a named error whose ``code`` is a message code in
+``messages/catalogue/media.toml``, so the user is told what to do and nothing is half-done.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+import numpy as np
+
+from pensioncert.settings import Settings, get_settings
+
+AUDIO_RATE = 16_000  # what the speech checks (pocketsphinx en-us model) expect
+VIDEO_CODECS = frozenset({"vp8", "vp9", "h264", "libvpx", "libvpx-vp9", "libdav1d", "av1", "hevc"})
+AUDIO_CODECS = frozenset({"opus", "libopus", "aac", "vorbis", "mp3", "pcm_s16le", "pcm_f32le"})
+
+
+class MediaError(Exception):
+    """An upload we refuse; ``code`` is stable API (media.toml)."""
+
+    code = "media.invalid"
+
+    def __init__(self, detail: str = "") -> None:
+        super().__init__(detail or self.code)
+        self.detail = detail
+
+
+class EmptyUpload(MediaError):
+    code = "media.empty"
+
+
+class UploadTooLarge(MediaError):
+    code = "media.too_large"
+
+
+class CorruptMedia(MediaError):
+    code = "media.corrupt"
+
+
+class TruncatedMedia(MediaError):
+    code = "media.truncated"
+
+
+class UnsupportedCodec(MediaError):
+    code = "media.unsupported_codec"
+
+
+class NoVideo(MediaError):
+    code = "media.no_video"
+
+
+class VideoTooLong(MediaError):
+    code = "media.too_long"
+
+
+class DimensionsTooLarge(MediaError):
+    code = "media.dimensions_too_large"
+
+
+@dataclass(frozen=True)
+class DecodedMedia:
+    """Frames ``(N, H, W, 3)`` uint8 RGB at their presentation times, and mono float32 audio."""
+
+    frames: np.ndarray
+    times: np.ndarray  # seconds, one per frame
+    fps: float
+    audio: np.ndarray  # float32 in [-1, 1], AUDIO_RATE; empty when the upload has no audio
+    sample_rate: int
+    video_codec: str
+    audio_codec: str | None
+    source_size: tuple[int, int]  # (width, height) as uploaded, before any downscale
+
+    @property
+    def duration(self) -> float:
+        return float(self.times[-1] - self.times[0]) + 1.0 / self.fps if len(self.times) else 0.0
+
+
+def decode_media(
+    source: bytes | Path,
+    *,
+    settings: Settings | None = None,
+    max_side: int | None = None,
+    target_fps: float | None = None,
+) -> DecodedMedia:
+    """Decode ``source`` within the upload limits.
+
+    ``max_side`` downscales (keeping aspect) so the long side is at most that many pixels:
+    face landmarks need ~200 px faces, not 1080p, and scaling inside the decoder is cheaper
+    than afterwards. ``target_fps`` drops frames so analysis cost does not grow with 60 fps phones.
+    """
+    settings = settings or get_settings()
+    data = source.read_bytes() if isinstance(source, Path) else bytes(source)
+    upload = settings.upload
+    limits = settings.liveness
+    if not data:
+        raise EmptyUpload("zero-length upload")
+    if len(data) > upload.max_video_bytes:
+        raise UploadTooLarge(f"{len(data)} bytes > {upload.max_video_bytes}")
+    _check_mp4_boxes(data)
+    try:
+        container = av.open(io.BytesIO(data), mode="r")
+    except av.error.FFmpegError as err:
+        raise CorruptMedia(f"cannot parse container: {err}") from err
+    try:
+        return _decode(container, data, upload.max_video_seconds, limits.max_video_side,
+                       limits.max_video_pixels, max_side, target_fps)
+    finally:
+        container.close()
+
+
+def _decode(container: av.container.InputContainer, data: bytes, max_seconds: float, max_video_side: int,
+            max_pixels: int, max_side: int | None, target_fps: float | None) -> DecodedMedia:
+    if not container.streams.video:
+        raise NoVideo("no video stream")
+    vstream = container.streams.video[0]
+    vcodec = vstream.codec_context.name
+    if vcodec not in VIDEO_CODECS:
+        raise UnsupportedCodec(f"video codec {vcodec}")
+    astream = container.streams.audio[0] if container.streams.audio else None
+    acodec = astream.codec_context.name if astream is not None else None
+    if acodec is not None and acodec not in AUDIO_CODECS:
+        raise UnsupportedCodec(f"audio codec {acodec}")
+    width, height = vstream.codec_context.width, vstream.codec_context.height
+    _check_dimensions(width, height, max_video_side, max_pixels)
+    declared = _declared_duration(container, vstream)
+    if declared is not None and declared > max_seconds + 0.5:
+        raise VideoTooLong(f"declared {declared:.1f} s > {max_seconds} s")
+    rotation = _rotation(vstream)
+
+    out_w, out_h = width, height
+    if max_side and max(width, height) > max_side:
+        scale = max_side / max(width, height)
+        out_w, out_h = int(round(width * scale / 2) * 2), int(round(height * scale / 2) * 2)
+
+    frames: list[np.ndarray] = []
+    times: list[float] = []
+    audio_chunks: list[np.ndarray] = []
+    resampler = av.AudioResampler(format="flt", layout="mono", rate=AUDIO_RATE) if astream else None
+    min_gap = 1.0 / target_fps - 1e-3 if target_fps else 0.0
+    last_kept = -math.inf
+    first_t: float | None = None
+    streams = [vstream] + ([astream] if astream is not None else [])
+    try:
+        for packet in container.demux(*streams):
+            for frame in packet.decode():
+                if isinstance(frame, av.VideoFrame):
+                    if frame.width != width or frame.height != height:
+                        _check_dimensions(frame.width, frame.height, max_video_side, max_pixels)
+                    t = float(frame.time) if frame.time is not None else len(times) / _rate(vstream)
+                    first_t = t if first_t is None else first_t
+                    if t - first_t > max_seconds + 0.5:
+                        raise VideoTooLong(f"decoded past {max_seconds} s")
+                    if t - last_kept < min_gap:
+                        continue
+                    last_kept = t
+                    rgb = frame.reformat(width=out_w, height=out_h, format="rgb24").to_ndarray()
+                    frames.append(_rotate(rgb, rotation))
+                    times.append(t)
+                elif isinstance(frame, av.AudioFrame) and resampler is not None:
+                    for chunk in resampler.resample(frame):
+                        audio_chunks.append(chunk.to_ndarray().reshape(-1))
+    except MediaError:
+        raise
+    except (av.error.FFmpegError, ValueError) as err:
+        if frames:
+            raise TruncatedMedia(f"decoding stopped after {len(frames)} frames: {err}") from err
+        raise CorruptMedia(f"no frame could be decoded: {err}") from err
+    if resampler is not None:
+        for chunk in resampler.resample(None):
+            audio_chunks.append(chunk.to_ndarray().reshape(-1))
+    if not frames:
+        raise CorruptMedia("no video frame could be decoded")
+    times_arr = np.asarray(times, dtype=np.float64)
+    order = np.argsort(times_arr, kind="stable")
+    fps = _rate(vstream) if not target_fps else min(_rate(vstream), target_fps)
+    if declared is not None and declared > 1.0:
+        decoded = float(times_arr.max() - times_arr.min()) + 1.0 / max(fps, 1.0)
+        if decoded < 0.75 * declared - 0.5:
+            raise TruncatedMedia(f"decoded {decoded:.2f} s of a declared {declared:.2f} s")
+    audio = np.concatenate(audio_chunks).astype(np.float32) if audio_chunks else np.zeros(0, np.float32)
+    return DecodedMedia(
+        frames=np.stack([frames[i] for i in order]),
+        times=times_arr[order] - times_arr.min(),
+        fps=fps,
+        audio=audio,
+        sample_rate=AUDIO_RATE,
+        video_codec=vcodec,
+        audio_codec=acodec,
+        source_size=(width, height),
+    )
+
+
+def _check_dimensions(width: int, height: int, max_side: int, max_pixels: int) -> None:
+    if width <= 0 or height <= 0:
+        raise CorruptMedia(f"frame size {width}x{height}")
+    if max(width, height) > max_side or width * height > max_pixels:
+        raise DimensionsTooLarge(f"{width}x{height}")
+
+
+def _rate(stream: av.video.stream.VideoStream) -> float:
+    rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+    return float(rate) if rate else 30.0
+
+
+def _declared_duration(container: av.container.InputContainer,
+                       stream: av.video.stream.VideoStream) -> float | None:
+    if stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * stream.time_base)
+    if container.duration is not None:
+        return container.duration / av.time_base
+    return None
+
+
+def _rotation(stream: av.video.stream.VideoStream) -> int:
+    """Clockwise degrees to turn frames upright (iOS records sideways and says so in metadata)."""
+    text = stream.metadata.get("rotate") if stream.metadata else None
+    if text is not None:
+        try:
+            return int(text) % 360
+        except ValueError:
+            return 0
+    try:
+        side = dict(stream.side_data)
+    except Exception:  # side data API differs across PyAV builds; no rotation is the safe default
+        return 0
+    matrix = side.get("DISPLAYMATRIX") or side.get("displaymatrix")
+    if isinstance(matrix, bytes | bytearray) and len(matrix) >= 36:
+        m = struct.unpack("<9i", bytes(matrix[:36]))
+        angle = math.degrees(math.atan2(m[1] / 65536, m[0] / 65536))
+        return int(round(-angle / 90.0)) * 90 % 360
+    return 0
+
+
+def _rotate(rgb: np.ndarray, clockwise: int) -> np.ndarray:
+    if clockwise == 0:
+        return rgb
+    return np.ascontiguousarray(np.rot90(rgb, k=-(clockwise // 90)))
+
+
+def _check_mp4_boxes(data: bytes) -> None:
+    """Walk MP4 top-level boxes: a box running past the end means the upload was cut short.
+
+    FFmpeg reports a cut MP4 only as "moov atom not found", which we would otherwise have to
+    call corrupt; telling the user "the upload was interrupted, try again" is more useful.
+    """
+    if len(data) < 12 or data[4:8] != b"ftyp":
+        return
+    pos = 0
+    while pos + 8 <= len(data):
+        size, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        if size == 1:
+            if pos + 16 > len(data):
+                raise TruncatedMedia("cut inside a box header")
+            size = struct.unpack(">Q", data[pos + 8:pos + 16])[0]
+        elif size == 0:
+            return  # box runs to end of file by definition
+        if size < 8:
+            raise CorruptMedia(f"impossible box size {size} for {kind!r}")
+        if pos + size > len(data):
+            raise TruncatedMedia(f"box {kind!r} needs {size} bytes, {len(data) - pos} left")
+        pos += size
+    if pos != len(data):
+        raise TruncatedMedia("cut inside a box header")
