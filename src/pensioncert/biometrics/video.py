@@ -1,8 +1,9 @@
 """The multi-frame decision: is the person throughout this capture the reference person?
 
 Cheap work on many frames, expensive work on few: every analysed frame gets BlazeFace
-detection and the quality gates (a few ms); only the best frame of each time segment
-is embedded (~80 ms each). Identity consistency then rests on two checks:
+short-range detection and the quality gates (a few ms); only the best frame of each
+time segment gets the full detectors (a second, smaller face) and is embedded (~80 ms).
+Identity consistency then rests on two checks:
 
 * every analysed frame with a face shows exactly one face, and the face track has no
   jump (a cut to another person moves the box) — each jump starts a new track piece
@@ -77,6 +78,14 @@ def decide_video(
         return result(float("inf"), False, None, [], [])
 
     chosen = _choose_frames(usable, pieces, reports, config.video_segments)
+    # The fast path cannot see small faces in the background; the embedded frames get the full detector.
+    if any(
+        len(detect_faces(frames[i])) > 1
+        and "face.multiple_faces" in assess_quality(frames[i], circle, settings=config).reasons
+        for i in chosen
+    ):
+        consistent = False
+        reasons.append("face.multiple_faces")
     embeddings = {i: face_embedding(frames[i], reports[i].face) for i in chosen}
     distances = [face_distance(reference_embedding, embeddings[i]) for i in chosen]
     mutual = [face_distance(embeddings[a], embeddings[b]) for a, b in itertools.combinations(chosen, 2)]
