@@ -1,0 +1,159 @@
+"""Staff accounts and sessions: argon2 password hashes, server-side sessions, CSRF tokens, lockout.
+
+The browser holds only a random session token; the database keeps its SHA-256, so a leaked
+database does not yield usable cookies. Each session carries its own CSRF token (synchronizer
+pattern), checked on every state-changing request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from pensioncert.admin.models import StaffSession
+from pensioncert.admin.roles import Role
+from pensioncert.storage.models import AuditEntry, StaffUser
+from pensioncert.storage.repository import audit, utcnow
+
+SESSION_IDLE = timedelta(minutes=30)  # staff workstations are shared: idle sessions end quickly
+SESSION_MAX = timedelta(hours=10)  # one working day
+MIN_PASSWORD_LENGTH = 10
+LOCKOUT_FAILURES = 5  # failed logins of one username within LOCKOUT_WINDOW lock it for that window
+LOCKOUT_WINDOW = timedelta(minutes=15)
+USERNAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789._-")
+
+_hasher = PasswordHasher()
+
+
+class AccountError(ValueError):
+    """An account operation was refused; ``code`` is a message code of ``admin.toml``."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def hash_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError("admin.staff.password_too_short")
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def create_staff(session: Session, username: str, password: str, role: str, display_name: str = "") -> StaffUser:
+    """Create an account; usernames are lower-case ASCII so that audit entries stay unambiguous."""
+    username = username.strip().lower()
+    if not username or not set(username) <= USERNAME_CHARS or len(username) > 64:
+        raise AccountError("admin.staff.bad_username")
+    try:
+        Role(role)
+    except ValueError as bad:
+        raise AccountError("admin.staff.bad_role") from bad
+    if session.scalar(select(StaffUser).where(StaffUser.username == username)) is not None:
+        raise AccountError("admin.staff.exists")
+    user = StaffUser(username=username, display_name=display_name or username, password_hash=hash_password(password),
+                     role=role, active=True)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def set_password(user: StaffUser, password: str) -> None:
+    user.password_hash = hash_password(password)
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _recent_failures(session: Session, username: str, now: datetime) -> int:
+    return int(session.scalar(
+        select(func.count()).select_from(AuditEntry).where(
+            AuditEntry.action == "admin.login_failed", AuditEntry.actor == username,
+            AuditEntry.at >= now - LOCKOUT_WINDOW,
+        )
+    ) or 0)
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    token: str | None  # the cookie value, None when refused
+    code: str  # message code explaining a refusal (or admin.login.ok)
+
+
+def login(session: Session, username: str, password: str, ip: str = "") -> LoginResult:
+    """Check credentials and open a session. Every attempt is audited; repeated failures lock the name."""
+    username = username.strip().lower()[:64]
+    now = utcnow()
+    if _recent_failures(session, username, now) >= LOCKOUT_FAILURES:
+        audit(session, actor=username, role="", action="admin.login_locked", ip=ip)
+        return LoginResult(None, "admin.login.locked")
+    user = session.scalar(select(StaffUser).where(StaffUser.username == username))
+    if user is None or not user.active or not verify_password(user.password_hash, password):
+        if user is None:
+            verify_password(_DUMMY_HASH, password)  # same cost whether or not the name exists
+        audit(session, actor=username, role=user.role if user else "", action="admin.login_failed", ip=ip)
+        return LoginResult(None, "admin.login.failed")
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    token = secrets.token_urlsafe(32)
+    session.add(StaffSession(token_hash=_token_hash(token), staff_user_id=user.id, csrf_token=secrets.token_urlsafe(32),
+                             last_seen=now, expires_at=now + SESSION_MAX, ip=ip))
+    audit(session, actor=user.username, role=user.role, action="admin.login", ip=ip)
+    return LoginResult(token, "admin.login.ok")
+
+
+_DUMMY_HASH = _hasher.hash("not-a-real-password-only-for-timing")
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite returns naive datetimes; everything we write is UTC."""
+    from datetime import UTC
+
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def resolve_session(session: Session, token: str | None) -> tuple[StaffSession, StaffUser] | None:
+    """The live session and active account behind a cookie token, or None (and the idle clock restarts)."""
+    if not token:
+        return None
+    staff_session = session.scalar(select(StaffSession).where(StaffSession.token_hash == _token_hash(token)))
+    if staff_session is None or staff_session.revoked_at is not None:
+        return None
+    now = utcnow()
+    if _aware(staff_session.expires_at) <= now or _aware(staff_session.last_seen) + SESSION_IDLE <= now:
+        return None
+    user = session.get(StaffUser, staff_session.staff_user_id)
+    if user is None or not user.active:
+        return None
+    staff_session.last_seen = now
+    return staff_session, user
+
+
+def logout(session: Session, staff_session: StaffSession) -> None:
+    staff_session.revoked_at = utcnow()
+
+
+def revoke_all(session: Session, user: StaffUser) -> None:
+    """End every session of ``user`` (deactivation, password reset)."""
+    for live in session.scalars(select(StaffSession).where(StaffSession.staff_user_id == user.id,
+                                                            StaffSession.revoked_at.is_(None))):
+        live.revoked_at = utcnow()
+
+
+def csrf_matches(expected: str, given: str | None) -> bool:
+    return bool(given) and hmac.compare_digest(expected.encode(), (given or "").encode())
