@@ -1,0 +1,162 @@
+"""Rasterise posed heads (and flat textured quads) into a frame by inverse texture mapping."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from pensioncert.synth.head import (
+    LEFT_EYE_LOWER,
+    LEFT_EYE_UPPER,
+    RIGHT_EYE_LOWER,
+    RIGHT_EYE_UPPER,
+    HeadModel,
+    eye_ratio,
+    mouth_ratio,
+    rotation,
+)
+
+_LIGHT = np.array([0.25, -0.35, -1.0]) / np.linalg.norm([0.25, -0.35, -1.0])
+_SUB = 16  # fillConvexPoly sub-pixel shift 4
+
+
+@dataclass
+class Pose:
+    """Where and how one head appears in one frame."""
+
+    yaw: float = 0.0
+    pitch: float = 0.0
+    roll: float = 0.0
+    eye_closure: float = 0.0
+    mouth_open: float = 0.0
+    x: float = 320.0  # screen position of the head pivot
+    y: float = 250.0
+    scale: float = 0.85  # screen px per texture px
+    body: bool = True
+
+
+@dataclass
+class Drawn:
+    """What the renderer knows about a head it drew: the truth for this frame."""
+
+    landmarks: NDArray[np.float64]  # (478, 2) screen positions of the mesh points
+    box: tuple[float, float, float, float]
+    eye_ratio: float
+    mouth_ratio: float
+
+
+def rasterise(
+    canvas: NDArray[np.float32],
+    texture: NDArray[np.float32],
+    xy: NDArray[np.float64],
+    uv: NDArray[np.float32],
+    valpha: NDArray[np.float32],
+    shade: NDArray[np.float64],
+    tris: NDArray[np.int32],
+) -> None:
+    """Draw textured triangles onto ``canvas`` (float RGB, in place); later triangles win."""
+    h_img, w_img = canvas.shape[:2]
+    used = xy[np.unique(tris)]
+    x0, y0 = np.floor(used.min(axis=0)).astype(int) - 1
+    x1, y1 = np.ceil(used.max(axis=0)).astype(int) + 2
+    x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w_img), min(y1, h_img)
+    if x1 <= x0 or y1 <= y0:
+        return
+    a, b, c = xy[tris[:, 0]], xy[tris[:, 1]], xy[tris[:, 2]]
+    area = (b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0])
+    keep = np.abs(area) > 1e-3
+    tris = tris[keep]
+    if len(tris) == 0:
+        return
+    ids = np.full((y1 - y0, x1 - x0), -1, np.int32)
+    pts = np.round((xy - [x0, y0]) * _SUB).astype(np.int32)
+    fill = cv2.fillConvexPoly
+    for t, tri in enumerate(pts[tris]):
+        fill(ids, tri, (t,), cv2.LINE_8, 4)
+    # Every attribute (u, v, opacity, shade) is affine in (x, y) over a triangle: f = cx*x + cy*y + c0.
+    tx, ty = xy[tris][:, :, 0] - x0, xy[tris][:, :, 1] - y0
+    attrs = np.stack([uv[tris][:, :, 0], uv[tris][:, :, 1], valpha[tris], shade[tris]], axis=2)  # (T, 3, 4)
+    ex_b, ex_c = (tx[:, 1] - tx[:, 0])[:, None], (tx[:, 2] - tx[:, 0])[:, None]
+    ey_b, ey_c = (ty[:, 1] - ty[:, 0])[:, None], (ty[:, 2] - ty[:, 0])[:, None]
+    det = ex_b * ey_c - ex_c * ey_b
+    df_b, df_c = attrs[:, 1] - attrs[:, 0], attrs[:, 2] - attrs[:, 0]
+    cx = (df_b * ey_c - df_c * ey_b) / det
+    cy = (df_c * ex_b - df_b * ex_c) / det
+    c0 = attrs[:, 0] - cx * tx[:, :1] - cy * ty[:, :1]
+    # gather the per-triangle coefficients per pixel with remap (a C-speed table lookup)
+    idmap = ids.astype(np.float32)
+    zero = np.zeros_like(idmap)
+    look = [
+        cv2.remap(k.astype(np.float32)[None], idmap, zero, cv2.INTER_NEAREST,
+                  borderMode=cv2.BORDER_CONSTANT, borderValue=(0.0,) * 4)
+        for k in (cx, cy, c0)
+    ]
+    gx = np.arange(ids.shape[1], dtype=np.float32)[None, :, None]
+    gy = np.arange(ids.shape[0], dtype=np.float32)[:, None, None]
+    val = look[0] * gx + look[1] * gy + look[2]
+    inside = ids >= 0
+    map_x = np.where(inside, val[:, :, 0], -10.0).astype(np.float32)
+    map_y = np.where(inside, val[:, :, 1], -10.0).astype(np.float32)
+    sampled = cv2.remap(texture, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                        borderValue=(0.0,) * 4)
+    opacity = np.clip(val[:, :, 2], 0.0, 1.0)
+    gain = val[:, :, 3]
+    cover = cv2.blur((ids >= 0).astype(np.float32), (3, 3)) * (ids >= 0)
+    alpha = (sampled[:, :, 3] * opacity * cover)[:, :, None]
+    roi = canvas[y0:y1, x0:x1]
+    roi *= 1.0 - alpha
+    roi += alpha * sampled[:, :, :3] * gain[:, :, None]
+
+
+def draw_head(canvas: NDArray[np.float32], head: HeadModel, pose: Pose, camera_distance: float = 5.0) -> Drawn:
+    """Pose, light and draw ``head`` (with its shoulders) onto ``canvas``; return the frame's truth."""
+    rot = rotation(pose.yaw, pose.pitch, pose.roll)
+    v = head.pose(pose.eye_closure, pose.mouth_open) @ rot.T
+    dist = camera_distance * head.face_width
+    persp = dist / (dist + v[:, 2])
+    xy = np.empty((len(v), 2))
+    xy[:, 0] = pose.x + pose.scale * v[:, 0] * persp
+    xy[:, 1] = pose.y + pose.scale * v[:, 1] * persp
+    n = head.normals @ rot.T
+    shade = np.clip(1.0 + 0.8 * (n @ _LIGHT - head.normals @ _LIGHT), 0.45, 1.3)
+
+    if pose.body:
+        _draw_body(canvas, head, pose)
+
+    order: list[NDArray[np.int32]] = []
+    for layer in head.layers:
+        tris = layer.tris
+        if layer.sort:
+            a, b, c = xy[tris[:, 0]], xy[tris[:, 1]], xy[tris[:, 2]]
+            area = (b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0])
+            tris = tris[area > 0]
+            depth = v[tris].mean(axis=1)[:, 2]
+            tris = tris[np.argsort(-depth, kind="stable")]
+        order.append(tris)
+    rasterise(canvas, head.texture, xy, head.uv, head.alpha, shade, np.concatenate(order))
+
+    lm = xy[:478]
+    box = (float(lm[:, 0].min()), float(lm[:, 1].min()), float(lm[:, 0].max()), float(lm[:, 1].max()))
+    er = 0.5 * (eye_ratio(lm, RIGHT_EYE_UPPER, RIGHT_EYE_LOWER) + eye_ratio(lm, LEFT_EYE_UPPER, LEFT_EYE_LOWER))
+    return Drawn(landmarks=lm.copy(), box=box, eye_ratio=er, mouth_ratio=mouth_ratio(lm))
+
+
+def _draw_body(canvas: NDArray[np.float32], head: HeadModel, pose: Pose) -> None:
+    """Shoulders: the photo below the chin as a flat quad that sways a little with the head."""
+    body_shift = np.array([np.sin(np.radians(pose.yaw)) * 0.08, 0.0]) * head.face_width
+    rot = np.radians(pose.roll * 0.3)
+    c, s = np.cos(rot), np.sin(rot)
+    local = (head.body_model - head.neck) @ np.array([[c, s], [-s, c]]) + head.neck + body_shift
+    xy = np.column_stack([pose.x + pose.scale * local[:, 0], pose.y + pose.scale * local[:, 1]])
+    rasterise(
+        canvas,
+        head.texture,
+        xy,
+        head.body_uv,
+        np.ones(len(xy), np.float32),
+        np.ones(len(xy)),
+        head.body_tris,
+    )
