@@ -1,0 +1,60 @@
+"""Errors as the API returns them: a stable code, the message in both languages, parameters.
+
+Every error body has the same shape, so a phone page (or an integrator) needs one
+handler: ``{"error": {"code": "upload.too_large", "message": {"zh": …, "en": …}, "params": {…}}}``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from pensioncert import messages
+from pensioncert.certification.flow import FlowError
+
+log = logging.getLogger(__name__)
+
+_HTTP_CODES = {404: "api.not_found", 405: "api.method_not_allowed"}
+
+
+def error_body(code: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The one error shape; unknown codes fall back to a generic message rather than a 500."""
+    params = params or {}
+    try:
+        message = messages.both(code, **params)
+    except (messages.UnknownMessage, KeyError, IndexError):
+        log.error("error code without message: %s", code)
+        message = messages.both("api.error")
+    return {"error": {"code": code, "message": message, "params": params}}
+
+
+def error_response(status: int, code: str, params: dict[str, Any] | None = None) -> JSONResponse:
+    return JSONResponse(error_body(code, params), status_code=status)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Map flow errors, validation errors and HTTP errors to the one error shape."""
+
+    @app.exception_handler(FlowError)
+    async def _flow_error(_request: Request, error: FlowError) -> JSONResponse:
+        return error_response(error.status, error.code, error.params)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, error: RequestValidationError) -> Response:
+        if not request.url.path.startswith("/api/"):
+            return await request_validation_exception_handler(request, error)
+        fields = sorted({".".join(str(part) for part in item.get("loc", ())[1:]) for item in error.errors()})
+        return error_response(422, "api.invalid_request", {"fields": ", ".join(fields)})
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, error: StarletteHTTPException) -> Response:
+        if not request.url.path.startswith("/api/"):  # pages and the back office keep their own handling
+            return await http_exception_handler(request, error)
+        code = _HTTP_CODES.get(error.status_code, "api.error")
+        return error_response(error.status_code, code)

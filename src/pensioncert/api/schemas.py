@@ -1,0 +1,173 @@
+"""Request and response models of the public API (they are the published OpenAPI schema)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from pensioncert import messages
+
+Channel = Literal["wechat", "alipay", "cityapp", "terminal"]
+Mode = Literal["self", "proxy"]
+
+
+class Message(BaseModel):
+    """A catalogue message in both languages; ``code`` is stable, the texts may be reworded."""
+
+    code: str
+    zh: str
+    en: str
+
+    @classmethod
+    def of(cls, code: str, /, **params: object) -> Message:
+        return cls(code=code, **messages.both(code, **params))
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: dict[str, str]
+    params: dict[str, object] = Field(default_factory=dict)
+
+
+class ErrorBody(BaseModel):
+    """Every error response has this shape."""
+
+    error: ErrorDetail
+
+
+class HelperIn(BaseModel):
+    name: str = Field(max_length=64)
+    phone: str = Field(max_length=20)
+    relationship: str = Field(max_length=32)
+
+
+class SessionIn(BaseModel):
+    channel: Channel
+    mode: Mode = "self"
+    language: str = Field("zh-CN", max_length=8)
+    helper: HelperIn | None = None
+
+
+class IdentityIn(BaseModel):
+    name: str = Field(max_length=64)
+    id_number: str = Field(max_length=32)
+    source: Literal["typed", "id_card"] = "typed"
+
+
+class Window(BaseModel):
+    start: date
+    end: date
+    due_date: date
+
+
+class DecisionOut(BaseModel):
+    """The eligibility decision, as the page shows it before any camera opens."""
+
+    code: str
+    may_certify: bool
+    message: Message
+    window: Window | None = None
+    retiree_name: str | None = None  # masked: 张*
+    id_number_masked: str | None = None
+    has_reference: bool = False
+
+
+class SessionOut(BaseModel):
+    id: str
+    channel: Channel
+    mode: Mode
+    language: str
+    state: str
+    decision: DecisionOut | None = None
+    helper_name: str | None = None
+    attempts_left: int
+
+
+class CardFields(BaseModel):
+    name: str | None = None
+    sex: str | None = None
+    ethnicity: str | None = None
+    birth_date: str | None = None
+    address: str | None = None
+    id_number: str | None = None
+    authority: str | None = None
+    valid_from: str | None = None
+    valid_until: str | None = None
+
+
+class CardReadingOut(BaseModel):
+    """What OCR read from both sides, for the user to confirm or correct."""
+
+    ok: bool
+    fields: CardFields
+    problems: list[Message]
+    portrait_found: bool
+
+
+class ChallengeOut(BaseModel):
+    """What the user must do on video; ``record_seconds`` is how long the page records."""
+
+    id: str
+    kind: Literal["digits", "actions"]
+    digits: str | None = None
+    actions: list[str] = Field(default_factory=list)
+    prompts: list[Message]
+    expires_at: datetime
+    record_seconds: float
+
+
+class JobOut(BaseModel):
+    id: str
+    session_id: str
+    state: Literal["pending", "running", "decided"]
+    progress: int
+    result: str | None = None
+
+
+class ResultOut(BaseModel):
+    """The outcome page: never raw scores, always what to do next."""
+
+    session_id: str
+    state: str
+    outcome: Literal["pending", "passed", "failed", "review", "error", "none"]
+    job: JobOut | None = None
+    message: Message
+    reasons: list[Message]
+    advice: list[Message]
+    offline_channels: list[Message]
+    next_window: Window | None = None
+    attempts_left: int
+    retry_allowed: bool
+    manual_review: bool
+    proxy: bool
+
+
+class QueryIn(BaseModel):
+    name: str = Field(max_length=64)
+    id_number: str = Field(max_length=32)
+
+
+class RecordOut(BaseModel):
+    date: date
+    channel: str
+    method: str
+    result: str
+    proxy: bool
+    result_message: Message
+
+
+class QueryOut(BaseModel):
+    decision: DecisionOut
+    history: list[RecordOut]
+
+
+class ChannelOut(BaseModel):
+    code: str
+    name: Message
+    kind: Literal["online", "offline"]
+    url: str | None = None
+    qr_png: str | None = None
+    qr_svg: str | None = None
+    description: Message

@@ -1,0 +1,446 @@
+"""The phone workflow: identify → eligibility → challenge → verify → record.
+
+The API calls these functions inside one unit of work each; they raise
+``FlowError`` (a message code, an HTTP status, parameters) before changing
+anything when a step is not allowed, so a refused request leaves no trace but
+its audit line. Verification itself runs as a job (``pensioncert.jobs``).
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from pensioncert.certification.models import SessionMedia
+from pensioncert.certification.service import eligibility_for
+from pensioncert.domain.eligibility import Decision, DecisionCode, names_match
+from pensioncert.domain.idnumber import InvalidIdNumber, parse_id_number
+from pensioncert.liveness import challenges as rules
+from pensioncert.settings import Settings, get_settings
+from pensioncert.storage.crypto import Protector
+from pensioncert.storage.media_store import MediaStore
+from pensioncert.storage.models import CertificationRecord, CertSession, Challenge, Retiree, VerificationJob
+from pensioncert.storage.repository import audit, failures_since, find_retiree
+
+CHANNELS = ("wechat", "alipay", "cityapp", "terminal")
+MODES = ("self", "proxy")
+# The seed's processes: WeChat reads four digits; Alipay and the city app follow on-screen actions.
+CHALLENGE_KIND = {"wechat": "digits", "alipay": "actions", "cityapp": "actions", "terminal": "actions"}
+METHOD = {"digits": "face_digits", "actions": "face_actions"}
+OFFLINE_CHANNELS = (
+    "offline.service_window",
+    "offline.community_workstation",
+    "offline.self_service_terminal",
+    "offline.ems_door_to_door",
+)
+RETRY_ADVICE = ("advice.quiet_place", "advice.good_light", "advice.remove_hat_glasses", "advice.face_in_circle")
+
+# Session states, in order. ``ineligible`` and the three outcomes end the phone flow.
+STARTED, IDENTIFIED, INELIGIBLE = "started", "identified", "ineligible"
+CHALLENGED, VERIFYING = "challenged", "verifying"
+PASSED, FAILED, REVIEW = "passed", "failed", "review"
+_IDENTIFIABLE = (STARTED, IDENTIFIED, INELIGIBLE)
+
+
+class FlowError(Exception):
+    """A step that is not allowed now; ``code`` is a message code the API returns with both texts."""
+
+    def __init__(self, code: str, status: int = 400, **params: Any) -> None:
+        super().__init__(code)
+        self.code = code
+        self.status = status
+        self.params = params
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def aware(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes for timezone columns; they were written in UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Helper:
+    """Who certifies for someone else (DOMAIN.md: record who helped)."""
+
+    name: str
+    phone: str
+    relationship: str
+
+
+@dataclass
+class Identification:
+    """The outcome of identifying the person: the decision and, if found, the retiree."""
+
+    decision: Decision
+    retiree: Retiree | None
+    has_reference: bool = False
+    reference_source: str | None = None  # registry | id_card | enroll | None
+
+
+@dataclass
+class CardReadOutcome:
+    """What the ID-card photos said, for the user to confirm."""
+
+    fields: dict[str, str]
+    problems: list[str]
+    has_portrait: bool
+
+
+@dataclass
+class Advice:
+    """What the result page tells the user besides the outcome."""
+
+    retry_advice: list[str] = field(default_factory=list)
+    offline_channels: list[str] = field(default_factory=list)
+    attempts_left: int = 0
+    retry_allowed: bool = False
+    manual_review: bool = False
+
+
+# ---------------------------------------------------------------- sessions
+
+
+def start_session(
+    session: Session, *, channel: str, mode: str, language: str, helper: Helper | None, client_ip: str = ""
+) -> CertSession:
+    """Open a session for one channel; proxy mode needs the helper's name, phone and relationship."""
+    if channel not in CHANNELS:
+        raise FlowError("flow.bad_channel", 422, channel=channel)
+    if mode not in MODES:
+        raise FlowError("flow.bad_mode", 422, mode=mode)
+    if mode == "proxy":
+        if helper is None or not helper.name.strip() or not helper.relationship.strip():
+            raise FlowError("flow.helper_missing", 422)
+        phone = "".join(helper.phone.split())
+        if not (phone.isdigit() and 7 <= len(phone) <= 15):
+            raise FlowError("flow.helper_phone_invalid", 422)
+        helper = Helper(helper.name.strip(), phone, helper.relationship.strip())
+    else:
+        helper = None
+    cert_session = CertSession(
+        id=str(uuid.uuid4()),
+        channel=channel,
+        mode=mode,
+        language="en" if language.lower().startswith("en") else "zh-CN",
+        helper_name=helper.name if helper else None,
+        helper_phone=helper.phone if helper else None,
+        helper_relationship=helper.relationship if helper else None,
+        state=STARTED,
+        client_ip=client_ip[:45],
+        created_at=utcnow(),
+        updated_at=utcnow(),
+    )
+    session.add(cert_session)
+    session.flush()
+    audit(session, actor=f"session:{cert_session.id}", role="public", action="session.start",
+          detail={"channel": channel, "mode": mode}, ip=client_ip)
+    return cert_session
+
+
+def load_session(session: Session, session_id: str, settings: Settings | None = None) -> CertSession:
+    """The session, or a 404 flow error; sessions older than the TTL are refused as expired."""
+    settings = settings or get_settings()
+    cert_session = session.get(CertSession, session_id)
+    if cert_session is None:
+        raise FlowError("flow.session_not_found", 404)
+    if utcnow() - aware(cert_session.created_at) > timedelta(minutes=settings.flow.session_ttl_minutes):
+        raise FlowError("flow.session_expired", 410)
+    return cert_session
+
+
+def touch(cert_session: CertSession, state: str | None = None) -> None:
+    if state is not None:
+        cert_session.state = state
+    cert_session.updated_at = utcnow()
+
+
+# ---------------------------------------------------------------- reference photos
+
+REFERENCE_CONTEXT = b"reference_photo"  # AES-GCM associated data of Retiree.reference_photo_encrypted
+
+
+def store_reference_photo(protector: Protector, retiree: Retiree, image: bytes) -> None:
+    """Keep an encoded image (PNG/JPEG) as the retiree's reference face, encrypted."""
+    retiree.reference_photo_encrypted = protector.encrypt(image, REFERENCE_CONTEXT)
+    retiree.updated_at = utcnow()
+
+
+def load_reference_photo(protector: Protector, retiree: Retiree) -> bytes | None:
+    if retiree.reference_photo_encrypted is None:
+        return None
+    return protector.decrypt(retiree.reference_photo_encrypted, REFERENCE_CONTEXT)
+
+
+# ---------------------------------------------------------------- identification
+
+
+def identify(
+    session: Session,
+    cert_session: CertSession,
+    protector: Protector,
+    *,
+    name: str,
+    id_number: str,
+    today: date,
+    source: str = "typed",
+) -> Identification:
+    """Identify by name + ID number and decide eligibility (DOMAIN.md's order of checks).
+
+    Malformed numbers are errors with the precise reason (``id.*``); unknown people,
+    name mismatches and every registry state are decisions the page shows.
+    """
+    if cert_session.state not in _IDENTIFIABLE:
+        raise FlowError("flow.already_identified", 409)
+    if not name.strip():
+        raise FlowError("flow.name_missing", 422)
+    try:
+        info = parse_id_number(id_number, today=today)
+    except InvalidIdNumber as invalid:
+        raise FlowError(invalid.code, 422) from invalid
+    retiree = find_retiree(session, protector, info.normalized)
+    if retiree is not None and not names_match(name, retiree.name):
+        decision = Decision(DecisionCode.NAME_MISMATCH, may_certify=False)
+        retiree = None
+    else:
+        decision = eligibility_for(retiree, today)
+    cert_session.retiree_id = retiree.id if retiree is not None else None
+    cert_session.decision_code = decision.code.value
+    touch(cert_session, IDENTIFIED if decision.may_certify else INELIGIBLE)
+    audit(session, actor=_actor(cert_session), role=_role(cert_session), action="session.identify",
+          retiree_id=retiree.id if retiree is not None else None,
+          detail={"decision": decision.code.value, "source": source, "channel": cert_session.channel})
+    outcome = Identification(decision, retiree)
+    if retiree is not None:
+        outcome.reference_source = reference_source(session, cert_session, retiree)
+        outcome.has_reference = outcome.reference_source is not None
+    return outcome
+
+
+def current_identification(session: Session, cert_session: CertSession, today: date) -> Identification | None:
+    """The decision of an identified session, recomputed (the cycle may have moved since)."""
+    if cert_session.decision_code is None:
+        return None
+    if cert_session.retiree_id is None:
+        return Identification(Decision(DecisionCode(cert_session.decision_code), may_certify=False), None)
+    retiree = session.get(Retiree, cert_session.retiree_id)
+    decision = eligibility_for(retiree, today)
+    source = reference_source(session, cert_session, retiree) if retiree is not None else None
+    return Identification(decision, retiree, source is not None, source)
+
+
+def reference_source(session: Session, cert_session: CertSession, retiree: Retiree) -> str | None:
+    """Where the face to compare with comes from: registry, this session's ID card, or enrolment."""
+    if retiree.reference_photo_encrypted:
+        return "registry"
+    if card_portrait(session, cert_session.id) is not None:
+        return "id_card"
+    if get_settings().flow.enroll_reference_on_first_certification:
+        return "enroll"
+    return None
+
+
+def card_portrait(session: Session, session_id: str) -> SessionMedia | None:
+    return session.scalars(
+        select(SessionMedia)
+        .where(SessionMedia.session_id == session_id, SessionMedia.kind == "id_card_portrait")
+        .order_by(SessionMedia.id.desc())
+        .limit(1)
+    ).first()
+
+
+def record_card_reading(
+    session: Session,
+    cert_session: CertSession,
+    store: MediaStore,
+    *,
+    fields: dict[str, str],
+    problems: list[str],
+    portrait_png: bytes | None,
+) -> CardReadOutcome:
+    """Keep what OCR read (portrait encrypted) so identification can use it as the reference."""
+    if cert_session.state not in _IDENTIFIABLE:
+        raise FlowError("flow.already_identified", 409)
+    if portrait_png is not None:
+        key = store.put(portrait_png, "id_card_portraits")
+        session.add(SessionMedia(session_id=cert_session.id, kind="id_card_portrait", media_key=key,
+                                 fields=dict(fields), created_at=utcnow()))
+    touch(cert_session)
+    audit(session, actor=_actor(cert_session), role=_role(cert_session), action="session.id_card_read",
+          detail={"problems": problems, "fields_read": sorted(fields)})
+    return CardReadOutcome(fields, problems, portrait_png is not None)
+
+
+# ---------------------------------------------------------------- challenges
+
+
+def _rng() -> random.Random:
+    return random.SystemRandom()
+
+
+def issue(session: Session, cert_session: CertSession, *, today: date, now: datetime | None = None,
+          rng: random.Random | None = None) -> Challenge:
+    """A fresh challenge for an identified, eligible session within its retry caps."""
+    now = now or utcnow()
+    settings = get_settings()
+    if cert_session.state in (PASSED, REVIEW):
+        raise FlowError("flow.already_finished", 409)
+    if cert_session.retiree_id is None:
+        raise FlowError("flow.not_identified", 409)
+    retiree = session.get(Retiree, cert_session.retiree_id)
+    assert retiree is not None
+    decision = eligibility_for(retiree, today)
+    if not decision.may_certify:
+        raise FlowError(decision.code.value, 409, **decision.params)
+    if _pending_job(session, cert_session.id) is not None:
+        raise FlowError("flow.verification_running", 409)
+    _check_caps(session, cert_session, retiree, now, settings)
+    if reference_source(session, cert_session, retiree) is None:
+        raise FlowError("flow.no_reference", 409)
+    kind = CHALLENGE_KIND[cert_session.channel]
+    language = "en" if cert_session.language == "en" else "zh"
+    issued = rules.issue_challenge(kind, rng or _rng(), now, cert_session.id, settings.liveness, language=language)
+    row = Challenge(
+        id=issued.challenge_id,
+        session_id=cert_session.id,
+        kind=issued.kind.value,
+        payload={"digits": issued.digits, "actions": list(issued.actions), "language": issued.language},
+        issued_at=issued.issued_at,
+        expires_at=issued.expires_at,
+    )
+    session.add(row)
+    touch(cert_session, CHALLENGED)
+    audit(session, actor=_actor(cert_session), role=_role(cert_session), action="challenge.issue",
+          retiree_id=retiree.id, detail={"challenge_id": row.id, "kind": row.kind})
+    return row
+
+
+def _check_caps(session: Session, cert_session: CertSession, retiree: Retiree, now: datetime,
+                settings: Settings) -> None:
+    if rules.attempts_exhausted_in_session(session_failures(session, cert_session.id), settings.liveness):
+        raise FlowError("flow.retry_cap_session", 429)
+    if rules.attempts_exhausted_today(failures_since(session, retiree.id, day_start(now)), settings.liveness):
+        raise FlowError("flow.retry_cap_day", 429)
+
+
+def day_start(now: datetime) -> datetime:
+    """Start of the retiree's (China Standard Time) day, in UTC."""
+    local = now.astimezone(UTC) + timedelta(hours=8)
+    return local.replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(hours=8)
+
+
+def session_failures(session: Session, session_id: str) -> int:
+    return len(list(session.scalars(
+        select(CertificationRecord.id).where(CertificationRecord.session_id == session_id,
+                                             CertificationRecord.result == FAILED)
+    )))
+
+
+def as_rule_challenge(row: Challenge) -> rules.Challenge:
+    """The pure rules' view of a stored challenge."""
+    payload = row.payload or {}
+    return rules.Challenge(
+        kind=rules.ChallengeKind(row.kind),
+        session_id=row.session_id,
+        issued_at=aware(row.issued_at),
+        expires_at=aware(row.expires_at),
+        challenge_id=row.id,
+        digits=str(payload.get("digits", "")),
+        actions=tuple(payload.get("actions", ())),
+        language=str(payload.get("language", "en")),
+        used_at=aware(row.used_at) if row.used_at else None,
+    )
+
+
+def check_challenge(session: Session, cert_session: CertSession, challenge_id: str, now: datetime) -> Challenge:
+    """The challenge this upload answers, or the error that refuses it (used / expired / foreign)."""
+    row = session.get(Challenge, challenge_id)
+    if row is None:
+        raise FlowError("liveness.challenge_foreign", 409)
+    try:
+        rules.check_challenge_use(as_rule_challenge(row), cert_session.id, now)
+    except rules.ChallengeError as refused:
+        raise FlowError(refused.code, 409) from refused
+    return row
+
+
+# ---------------------------------------------------------------- recordings and jobs
+
+
+def accept_recording(
+    session: Session, cert_session: CertSession, challenge: Challenge, store: MediaStore, *,
+    data: bytes, content_type: str, now: datetime,
+) -> VerificationJob:
+    """Consume the challenge, store the recording encrypted and create its job (all or nothing)."""
+    challenge.used_at = now
+    key = store.put(data, "recordings")
+    job = VerificationJob(
+        id=str(uuid.uuid4()),
+        session_id=cert_session.id,
+        challenge_id=challenge.id,
+        state="pending",
+        progress=0,
+        media_path=key,
+        media_content_type=content_type[:64],
+        created_at=now,
+    )
+    session.add(job)
+    touch(cert_session, VERIFYING)
+    audit(session, actor=_actor(cert_session), role=_role(cert_session), action="recording.upload",
+          retiree_id=cert_session.retiree_id, detail={"job_id": job.id, "bytes": len(data), "type": content_type})
+    return job
+
+
+def _pending_job(session: Session, session_id: str) -> VerificationJob | None:
+    return session.scalars(
+        select(VerificationJob).where(VerificationJob.session_id == session_id,
+                                      VerificationJob.state.in_(("pending", "running")))
+    ).first()
+
+
+def latest_job(session: Session, session_id: str) -> VerificationJob | None:
+    return session.scalars(
+        select(VerificationJob).where(VerificationJob.session_id == session_id)
+        .order_by(VerificationJob.created_at.desc(), VerificationJob.id.desc()).limit(1)
+    ).first()
+
+
+def advice_for(session: Session, cert_session: CertSession, result: str | None, now: datetime | None = None) -> Advice:
+    """Retry advice, offline channels and how many tries are left, for the result page."""
+    now = now or utcnow()
+    limits = get_settings().liveness
+    advice = Advice(offline_channels=list(OFFLINE_CHANNELS))
+    if result in (FAILED, REVIEW, "error"):
+        advice.retry_advice = list(RETRY_ADVICE)
+    used = session_failures(session, cert_session.id)
+    left = max(0, limits.max_attempts_per_session - used)
+    if cert_session.retiree_id is not None:
+        today_used = failures_since(session, cert_session.retiree_id, day_start(now))
+        left = min(left, max(0, limits.max_attempts_per_retiree_per_day - today_used))
+    advice.attempts_left = left
+    advice.retry_allowed = result in (FAILED, "error") and left > 0
+    advice.manual_review = result == REVIEW or (result == FAILED and left == 0)
+    return advice
+
+
+# ---------------------------------------------------------------- who acted
+
+
+def _actor(cert_session: CertSession) -> str:
+    return f"session:{cert_session.id}"
+
+
+def _role(cert_session: CertSession) -> str:
+    return "proxy" if cert_session.mode == "proxy" else "retiree"
+
+
+def proxy_of(cert_session: CertSession) -> tuple[str | None, str | None, str | None]:
+    return cert_session.helper_name, cert_session.helper_phone, cert_session.helper_relationship

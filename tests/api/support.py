@@ -1,0 +1,171 @@
+"""Shared by the API and browser tests: demo registry, reference photos, cached synthetic clips.
+
+Clips are rendered once per test session (the synthetic head costs ~20 s of CPU per clip)
+into one directory; ``PENSIONCERT_TEST_CLIP_CACHE`` names a directory to keep them across runs.
+Challenges are made predictable by seeding the server's challenge RNG, so a clip can be
+rendered before the page asks for its challenge; the analysis of the recording is the real one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import random
+import tempfile
+import threading
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
+
+from pensioncert.liveness.challenges import ChallengeKind, issue_challenge
+from pensioncert.settings import get_settings
+
+SUBJECT = "grace_hopper"  # the synthetic retiree's face; the registry photo is the same photo
+ACTION_SECONDS = 1.5  # PENSIONCERT_FLOW__ACTION_RECORD_SECONDS in these tests: keeps clips short
+DIGITS_SECONDS = 5.0
+
+# Demo retirees (certification.demo_data) by the case they show.
+IN_WINDOW = "张伟"
+IN_WINDOW_NO_PHOTO = "王芳"
+ALREADY = "李娜"
+NOT_YET = "刘洋"
+OVERDUE = "陈静"
+ABNORMAL = "杨军"
+OUT_OF_SCOPE = "赵敏"
+TERMINATED = "黄强"
+OVERDUE_OLD = "周秀英"
+IN_WINDOW_2 = "吴建国"
+WITH_PHOTO = (IN_WINDOW, OVERDUE, OVERDUE_OLD, IN_WINDOW_2)
+
+
+def cst_today() -> date:
+    return (datetime.now(UTC) + timedelta(hours=8)).date()
+
+
+def flow_env(monkeypatch: object) -> None:
+    """Settings every flow test uses (short recordings so the clips stay 3–5 s)."""
+    setenv = monkeypatch.setenv  # type: ignore[attr-defined]
+    setenv("PENSIONCERT_FLOW__ACTION_RECORD_SECONDS", str(ACTION_SECONDS))
+    setenv("PENSIONCERT_FLOW__DIGITS_RECORD_SECONDS", str(DIGITS_SECONDS))
+    get_settings.cache_clear()
+
+
+@lru_cache(maxsize=1)
+def subject_png() -> bytes:
+    from PIL import Image
+
+    from pensioncert.synth import load_photo
+
+    buffer = io.BytesIO()
+    Image.fromarray(load_photo(SUBJECT)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def load_demo_registry(photos: tuple[str, ...] = WITH_PHOTO) -> dict[str, str]:
+    """Load the demo retirees into the configured database; give ``photos`` the subject's face.
+
+    Returns name → ID number.
+    """
+    from pensioncert.certification.demo_setup import load_demo
+    from pensioncert.certification.flow import store_reference_photo
+    from pensioncert.storage.crypto import protector_from_settings
+    from pensioncert.storage.db import get_database
+    from pensioncert.storage.repository import find_retiree
+
+    numbers = {name: number for name, number, _ in load_demo(cst_today())}
+    protector = protector_from_settings()
+    with get_database().session() as session:
+        for name in photos:
+            retiree = find_retiree(session, protector, numbers[name])
+            assert retiree is not None
+            store_reference_photo(protector, retiree, subject_png())
+    return numbers
+
+
+# ------------------------------------------------------------------------ challenges
+
+
+@dataclass(frozen=True)
+class Planned:
+    """A seed for the server's challenge RNG and the challenge it will produce first."""
+
+    seed: int
+    kind: str
+    digits: str
+    actions: tuple[str, ...]
+
+
+class _Rules:
+    """The liveness settings the challenge rules read."""
+
+    def __init__(self) -> None:
+        live = get_settings().liveness
+        self.challenge_ttl_seconds = live.challenge_ttl_seconds
+        self.max_attempts_per_session = live.max_attempts_per_session
+        self.max_attempts_per_retiree_per_day = live.max_attempts_per_retiree_per_day
+        self.min_actions = live.min_actions
+        self.max_actions = live.max_actions
+
+
+def plan_challenge(kind: str, *, n_actions: int = 2, start: int = 0) -> Planned:
+    """The first seed from ``start`` whose first challenge of ``kind`` has ``n_actions`` actions."""
+    now = datetime.now(UTC)
+    for seed in range(start, start + 500):
+        issued = issue_challenge(ChallengeKind(kind), random.Random(seed), now, "plan", _Rules())
+        if kind == "digits" or len(issued.actions) == n_actions:
+            return Planned(seed, kind, issued.digits, issued.actions)
+    raise AssertionError("no seed found")
+
+
+# ------------------------------------------------------------------------ clips
+
+
+@dataclass(frozen=True)
+class ClipFiles:
+    y4m: Path
+    wav: Path
+    webm: Path
+    mp4: Path
+
+
+_lock = threading.Lock()
+
+
+def _cache_dir() -> Path:
+    configured = os.environ.get("PENSIONCERT_TEST_CLIP_CACHE")
+    path = Path(configured) if configured else Path(tempfile.gettempdir()) / f"pensioncert-clips-{os.getpid()}"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def action_script(actions: tuple[str, ...], seconds: float = ACTION_SECONDS) -> str:
+    """Perform each action in the slot the page prompts it (0.4 s + i·slot), a little after the prompt."""
+    return ",".join(f"{action}@{0.7 + i * seconds:.2f}" for i, action in enumerate(actions))
+
+
+def clip(*, script: str | None = None, digits: str | None = None, duration: float, photo: str = SUBJECT,
+         seed: int = 3) -> ClipFiles:
+    """Render (once per cache directory) the subject following ``script`` or saying ``digits``."""
+    key = hashlib.sha1(json.dumps([script, digits, duration, photo, seed, 2]).encode()).hexdigest()[:12]
+    folder = _cache_dir() / key
+    files = ClipFiles(*(folder / f"clip.{ext}" for ext in ("y4m", "wav", "webm", "mp4")))
+    with _lock:
+        if not all(p.is_file() for p in (files.y4m, files.wav, files.webm, files.mp4)):
+            from pensioncert.synth import render_subject
+
+            render_subject(photo, script=script, digits=digits, seed=seed, duration=duration, out_dir=folder,
+                           formats=("y4m", "wav", "webm", "mp4"), name="clip")
+    return files
+
+
+def actions_clip(planned: Planned, *, perform: bool = True) -> ClipFiles:
+    """The subject answering an actions challenge (``perform=False``: just looking at the camera)."""
+    record = ACTION_SECONDS * (len(planned.actions) + 0.5)
+    return clip(script=action_script(planned.actions) if perform else "", duration=round(record + 0.8, 2))
+
+
+def digits_clip(planned: Planned) -> ClipFiles:
+    return clip(digits=planned.digits, duration=DIGITS_SECONDS + 0.8)
