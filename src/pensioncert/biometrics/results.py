@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -130,7 +131,7 @@ class VideoMatchDecision:
         return {
             "same_person": self.same_person,
             "identity_consistent": self.identity_consistent,
-            "distance": round(self.distance, 6),
+            "distance": round(self.distance, 6) if math.isfinite(self.distance) else None,
             "threshold": self.threshold,
             "best_frame_index": self.best_frame_index,
             "frames_total": self.frames_total,
