@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(chromium espeak-ng sox fonts-noto-cjk)
+# opencv-doc carries real face photos (tutorial images) used by the face-engine eval.
+APT_PACKAGES=(chromium espeak-ng sox fonts-noto-cjk opencv-doc)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
