@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from pensioncert.admin import auth
-from pensioncert.admin.demo import DEMO_STAFF, ensure_demo_review_cases, ensure_demo_staff
+from pensioncert.admin.demo import DEMO_STAFF, ensure_demo_staff
 from pensioncert.admin.guard import admin_database
 from pensioncert.admin.routes import router
 from pensioncert.admin.views.common import admin_protector
@@ -47,7 +47,6 @@ def seed(database: Database, protector: Protector, today: date) -> None:
         session.flush()
         suspend_overdue(session, today, CycleSettings())
         ensure_demo_staff(session)
-        ensure_demo_review_cases(session)
 
 
 def make_app(database: Database, protector: Protector) -> FastAPI:

@@ -47,7 +47,10 @@ def stacked_bars(groups: dict[str, Counter[str]], label: Callable[[str], str], t
         values = [groups[name][kind] for name in names]
         ax.barh(names, values, left=left, color=COLOURS[kind], label=label(kind))
         left = [a + b for a, b in zip(left, values, strict=True)]
-    ax.set_title(title)
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_title(title, pad=28)
     ax.invert_yaxis()
     ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.08), ncol=len(CATEGORIES), frameon=False, fontsize=8)
     ax.spines[["top", "right"]].set_visible(False)

@@ -22,10 +22,12 @@ DEMO_STAFF = (
 
 
 def ensure_demo_staff(session: Session) -> list[tuple[str, str, str]]:
-    """Create the missing demo accounts; return (username, role, password) of all of them."""
+    """Create the missing demo accounts, and demo review cases so the reviewer has a queue to clear;
+    return (username, role, password) of every demo account."""
     for username, role, display, password in DEMO_STAFF:
         if session.scalar(select(StaffUser).where(StaffUser.username == username)) is None:
             create_staff(session, username, password, role, display)
+    ensure_demo_review_cases(session)
     return [(username, role, password) for username, role, _display, password in DEMO_STAFF]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from pensioncert.admin.demo import ensure_demo_staff
 from pensioncert.certification.demo_data import demo_retirees
 from pensioncert.certification.service import eligibility_for
 from pensioncert.jobs.overdue import suspend_overdue
@@ -24,6 +25,7 @@ def load_demo(today: date) -> list[tuple[str, str, str]]:
             upsert_retiree(session, protector, row)
         session.flush()
         suspend_overdue(session, today, get_settings().cycle)
+        ensure_demo_staff(session)  # back office: one account per role (docs/admin.md)
         for row in rows:
             decision = eligibility_for(find_retiree(session, protector, row.id_number), today)
             summary.append((row.name, row.id_number, decision.code.value))
