@@ -1,0 +1,199 @@
+"""Verification jobs on Redis: RQ delivers job ids to worker processes on any number of machines.
+
+The database is the truth (``VerificationJob``: pending → running → decided, with a lease);
+Redis only carries "please run job X" messages, at least once. So:
+
+- ``verify`` is the one actor; it calls the idempotent ``run_verification``: a duplicate
+  delivery finds the job claimed or decided and does nothing.
+- ``RedisQueue.enqueue`` skips a job enqueued less than a lease ago (a Redis ``SET NX``
+  marker), so the API's start-up recovery on many replicas does not flood the queue.
+- ``sweep`` (run by every worker, one at a time under a Redis lock) re-enqueues jobs whose
+  lease expired — their worker died mid-verification (SIGKILL, OOM, machine lost) — and
+  pending jobs older than a lease whose message was lost (API killed between commit and
+  enqueue, Redis restarted without persistence). Nothing depends on RQ's own registries.
+- A run that released its job after an unexpected error raises ``VerificationReleased``;
+  RQ's ``Retry`` delivers it again, and the job's own run cap (``jobs.max_runs``) ends it.
+
+Why RQ (docs/scaling.md): one Redis, plain functions as jobs, a worker that is one command,
+and nothing to configure; Celery's broker/result-backend/ack settings buy nothing here
+because delivery guarantees come from the database lease, not from the broker.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from redis import Redis
+from rq import Queue, Retry, SimpleWorker, Worker
+from sqlalchemy import select
+
+from pensioncert.settings import JobSettings, Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+ACTOR = "pensioncert.jobs.redis_queue.verify"
+
+
+class VerificationReleased(Exception):
+    """The run met an unexpected error and handed the job back: RQ should deliver it again."""
+
+
+def verify(job_id: str) -> str:
+    """The RQ actor: run (or resume) verification ``job_id``; safe to deliver any number of times."""
+    from pensioncert.jobs.verification import run_verification
+
+    state = run_verification(job_id)
+    if state == "pending":
+        raise VerificationReleased(job_id)
+    return state
+
+
+def connect(settings: JobSettings) -> Redis:
+    """A Redis client for ``settings.redis_url`` (one per process; redis-py pools connections)."""
+    return Redis.from_url(settings.redis_url, socket_timeout=30, socket_connect_timeout=5,
+                          health_check_interval=30)
+
+
+class RedisQueue:
+    """The ``JobQueue`` of scaled-out deployments: an RQ queue named ``settings.queue_name``."""
+
+    def __init__(self, settings: JobSettings | None = None, connection: Redis | None = None) -> None:
+        self.settings = settings or get_settings().jobs
+        self.connection = connection or connect(self.settings)
+        self.queue = Queue(self.settings.queue_name, connection=self.connection)
+        self.prefix = self.settings.queue_name
+
+    def marker(self, job_id: str) -> str:
+        return f"{self.prefix}:enqueued:{job_id}"
+
+    def enqueue(self, job_id: str) -> None:
+        """Ask a worker to run ``job_id`` (skipped when it was already asked less than a lease ago)."""
+        self.offer(job_id)
+
+    def offer(self, job_id: str) -> bool:
+        """``enqueue``, saying whether a message was sent (False: one was sent less than a lease ago)."""
+        ttl = max(1, int(self.settings.lease_seconds))
+        if not self.connection.set(self.marker(job_id), "1", nx=True, ex=ttl):
+            return False
+        runs = max(0, self.settings.max_runs - 1)
+        self.queue.enqueue(
+            ACTOR, job_id,
+            job_timeout=self.settings.job_timeout_seconds,
+            retry=Retry(max=runs) if runs else None,
+            result_ttl=3600, failure_ttl=7 * 24 * 3600,
+            description=f"verify {job_id}",
+        )
+        return True
+
+    def depth(self) -> int:
+        """Messages waiting (not counting the ones workers are running)."""
+        return int(self.queue.count)
+
+    def shutdown(self, wait: bool = True) -> None:
+        """Nothing runs in the API process; just release the connection pool."""
+        self.connection.close()
+
+
+def sweep(queue: RedisQueue, database: Any = None) -> list[str]:
+    """Re-enqueue jobs whose worker died (lease expired) or whose message was lost; return their ids.
+
+    Only one process sweeps at a time (a Redis lock that lives one sweep interval), so a
+    fleet of workers does not multiply the database queries.
+    """
+    from pensioncert.certification.flow import utcnow
+    from pensioncert.storage.db import get_database
+    from pensioncert.storage.models import VerificationJob
+
+    settings = queue.settings
+    lock_ttl = max(1, int(settings.sweep_seconds))
+    if not queue.connection.set(f"{queue.prefix}:sweep-lock", socket.gethostname(), nx=True, ex=lock_ttl):
+        return []
+    database = database or get_database()
+    now = utcnow()
+    stale = now - timedelta(seconds=settings.lease_seconds)
+    with database.session() as session:
+        dead = list(session.scalars(select(VerificationJob.id).where(
+            VerificationJob.state == "running", VerificationJob.lease_until < now)))
+        lost = list(session.scalars(select(VerificationJob.id).where(
+            VerificationJob.state == "pending", VerificationJob.created_at < stale)))
+    # The enqueue marker lives one lease, so each of these is re-enqueued at most once per lease.
+    requeued = [job_id for job_id in dead + lost if queue.offer(job_id)]
+    if requeued:
+        log.warning("re-enqueued %d verification job(s): %s", len(requeued), ", ".join(requeued))
+    return requeued
+
+
+class Sweeper(threading.Thread):
+    """Runs ``sweep`` every ``jobs.sweep_seconds`` beside the worker loop (a daemon thread)."""
+
+    def __init__(self, queue: RedisQueue) -> None:
+        super().__init__(name="pensioncert-sweeper", daemon=True)
+        self.queue = queue
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.wait(self.queue.settings.sweep_seconds):
+            try:
+                sweep(self.queue)
+            except Exception:  # a database or Redis hiccup: try again next interval
+                log.exception("sweep failed")
+
+    def stop(self) -> None:
+        self.stopped.set()
+
+
+def preload_models(fork: bool) -> None:
+    """Load the models once, before any job, so no job pays for it.
+
+    dlib's networks are plain memory and survive ``fork`` (copy-on-write). MediaPipe and
+    TFLite start thread pools that do not survive a fork, so a forking worker imports them
+    but leaves building the graphs to each job.
+    """
+    from pensioncert.biometrics import engines
+
+    engines.hog_detector()
+    engines.shape_predictor_5()
+    engines.face_encoder()
+    import cv2  # noqa: F401
+    import mediapipe  # noqa: F401
+
+    if not fork:
+        engines.blazeface(0)
+        engines.blazeface(1)
+
+
+def worker_name() -> str:
+    return f"pensioncert-{socket.gethostname()}-{os.getpid()}"
+
+
+def run_worker(settings: Settings | None = None, *, burst: bool = False, fork: bool = False,
+               preload: bool = True, on_ready: Callable[[], None] | None = None) -> None:
+    """Work the verification queue until SIGTERM (finishes the job in hand) or, with ``burst``, until empty.
+
+    ``fork=False`` (default) runs jobs in this process (RQ ``SimpleWorker``): models stay
+    loaded between jobs. ``fork=True`` is RQ's classic fork-per-job ``Worker``: a leaking or
+    crashing decoder cannot take the worker down, at the cost of a fork per job.
+    """
+    settings = settings or get_settings()
+    from pensioncert.storage.db import get_database
+
+    get_database()  # migrate (or wait for the migration) before taking jobs
+    queue = RedisQueue(settings.jobs)
+    if preload:
+        preload_models(fork)
+    worker_class = Worker if fork else SimpleWorker
+    worker = worker_class([queue.queue], connection=queue.connection, name=worker_name())
+    sweeper = Sweeper(queue)
+    sweeper.start()
+    if on_ready is not None:
+        on_ready()
+    try:
+        worker.work(burst=burst, logging_level=settings.log_level, with_scheduler=False)
+    finally:
+        sweeper.stop()
