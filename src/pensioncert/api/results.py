@@ -45,8 +45,8 @@ def get_result(session_id: str, db: DbSession, today: Today) -> ResultOut:
         outcome = job.result or "error"
     advice = flow.advice_for(db, cert_session, outcome)
     reasons = list(job.reasons) if job is not None and outcome in ("failed", "review") else []
-    if outcome == "failed" and advice.manual_review:
-        reasons.append("flow.retry_cap_session" if advice.attempts_left == 0 else "flow.retry_cap_day")
+    if outcome == "failed" and advice.cap is not None:
+        reasons.append(advice.cap)
     next_window = None
     params: dict[str, object] = {}
     if outcome == "passed" and cert_session.retiree_id is not None:

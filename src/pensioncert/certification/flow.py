@@ -104,6 +104,7 @@ class Advice:
     attempts_left: int = 0
     retry_allowed: bool = False
     manual_review: bool = False
+    cap: str | None = None  # flow.retry_cap_session | flow.retry_cap_day once a cap is reached
 
 
 # ---------------------------------------------------------------- sessions
@@ -309,7 +310,7 @@ def issue(session: Session, cert_session: CertSession, *, today: date, now: date
     language = "en" if cert_session.language == "en" else "zh"
     issued = rules.issue_challenge(kind, rng or _rng(), now, cert_session.id, settings.liveness, language=language)
     row = Challenge(
-        id=issued.challenge_id,
+        id=uuid.uuid4().hex,  # not from ``rng``: ids stay unguessable whatever draws the challenge
         session_id=cert_session.id,
         kind=issued.kind.value,
         payload={"digits": issued.digits, "actions": list(issued.actions), "language": issued.language},
@@ -422,9 +423,14 @@ def advice_for(session: Session, cert_session: CertSession, result: str | None, 
         advice.retry_advice = list(RETRY_ADVICE)
     used = session_failures(session, cert_session.id)
     left = max(0, limits.max_attempts_per_session - used)
+    if left == 0:
+        advice.cap = "flow.retry_cap_session"
     if cert_session.retiree_id is not None:
-        today_used = failures_since(session, cert_session.retiree_id, day_start(now))
-        left = min(left, max(0, limits.max_attempts_per_retiree_per_day - today_used))
+        today_left = limits.max_attempts_per_retiree_per_day - failures_since(
+            session, cert_session.retiree_id, day_start(now))
+        if today_left <= 0 and advice.cap is None:
+            advice.cap = "flow.retry_cap_day"
+        left = min(left, max(0, today_left))
     advice.attempts_left = left
     advice.retry_allowed = result in (FAILED, "error") and left > 0
     advice.manual_review = result == REVIEW or (result == FAILED and left == 0)
