@@ -177,6 +177,22 @@ class SecuritySettings(BaseModel):
     max_json_bytes: int = 64 * 1024
 
 
+class AdminSettings(BaseModel):
+    """Back-office policy (see docs/admin.md)."""
+
+    session_idle_minutes: int = 30  # staff workstations are shared: idle sessions end quickly
+    session_max_hours: int = 10  # one working day
+    min_password_length: int = 10
+    lockout_failures: int = 5  # failed logins of one username within the lockout window lock it
+    lockout_window_minutes: int = 15
+    # A case enters the review queue after as many failures as the per-session retry cap,
+    # counted over this look-back (older unresolved attempts belong to a past cycle).
+    failures_for_review: int = 3
+    review_lookback_days: int = 90
+    # An offline visit may be entered later, but not from a past cycle.
+    offline_max_backdate_days: int = 31
+
+
 class JobSettings(BaseModel):
     """Verification jobs: in-process by default, Redis queue when scaled out."""
 
@@ -228,6 +244,7 @@ class Settings(BaseSettings):
     upload: UploadSettings = Field(default_factory=UploadSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     jobs: JobSettings = Field(default_factory=JobSettings)
+    admin: AdminSettings = Field(default_factory=AdminSettings)
     flow: FlowSettings = Field(default_factory=FlowSettings)
 
     @property

@@ -20,14 +20,16 @@ from sqlalchemy.orm import Session
 
 from pensioncert.admin.models import StaffSession
 from pensioncert.admin.roles import Role
+from pensioncert.settings import get_settings
 from pensioncert.storage.models import AuditEntry, StaffUser
 from pensioncert.storage.repository import audit, utcnow
 
-SESSION_IDLE = timedelta(minutes=30)  # staff workstations are shared: idle sessions end quickly
-SESSION_MAX = timedelta(hours=10)  # one working day
-MIN_PASSWORD_LENGTH = 10
-LOCKOUT_FAILURES = 5  # failed logins of one username within LOCKOUT_WINDOW lock it for that window
-LOCKOUT_WINDOW = timedelta(minutes=15)
+
+def session_max() -> timedelta:
+    """Longest life of a staff session (settings.admin)."""
+    return timedelta(hours=get_settings().admin.session_max_hours)
+
+
 USERNAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789._-")
 
 _hasher = PasswordHasher()
@@ -42,7 +44,7 @@ class AccountError(ValueError):
 
 
 def hash_password(password: str) -> str:
-    if len(password) < MIN_PASSWORD_LENGTH:
+    if len(password) < get_settings().admin.min_password_length:
         raise AccountError("admin.staff.password_too_short")
     return _hasher.hash(password)
 
@@ -84,7 +86,7 @@ def _recent_failures(session: Session, username: str, now: datetime) -> int:
     return int(session.scalar(
         select(func.count()).select_from(AuditEntry).where(
             AuditEntry.action == "admin.login_failed", AuditEntry.actor == username,
-            AuditEntry.at >= now - LOCKOUT_WINDOW,
+            AuditEntry.at >= now - timedelta(minutes=get_settings().admin.lockout_window_minutes),
         )
     ) or 0)
 
@@ -99,7 +101,7 @@ def login(session: Session, username: str, password: str, ip: str = "") -> Login
     """Check credentials and open a session. Every attempt is audited; repeated failures lock the name."""
     username = username.strip().lower()[:64]
     now = utcnow()
-    if _recent_failures(session, username, now) >= LOCKOUT_FAILURES:
+    if _recent_failures(session, username, now) >= get_settings().admin.lockout_failures:
         audit(session, actor=username, role="", action="admin.login_locked", ip=ip)
         return LoginResult(None, "admin.login.locked")
     user = session.scalar(select(StaffUser).where(StaffUser.username == username))
@@ -112,7 +114,7 @@ def login(session: Session, username: str, password: str, ip: str = "") -> Login
         user.password_hash = _hasher.hash(password)
     token = secrets.token_urlsafe(32)
     session.add(StaffSession(token_hash=_token_hash(token), staff_user_id=user.id, csrf_token=secrets.token_urlsafe(32),
-                             last_seen=now, expires_at=now + SESSION_MAX, ip=ip))
+                             last_seen=now, expires_at=now + session_max(), ip=ip))
     audit(session, actor=user.username, role=user.role, action="admin.login", ip=ip)
     return LoginResult(token, "admin.login.ok")
 
@@ -135,7 +137,8 @@ def resolve_session(session: Session, token: str | None) -> tuple[StaffSession, 
     if staff_session is None or staff_session.revoked_at is not None:
         return None
     now = utcnow()
-    if _aware(staff_session.expires_at) <= now or _aware(staff_session.last_seen) + SESSION_IDLE <= now:
+    idle_limit = timedelta(minutes=get_settings().admin.session_idle_minutes)
+    if _aware(staff_session.expires_at) <= now or _aware(staff_session.last_seen) + idle_limit <= now:
         return None
     user = session.get(StaffUser, staff_session.staff_user_id)
     if user is None or not user.active:

@@ -23,7 +23,6 @@ from pensioncert.storage.models import CertificationRecord, Retiree
 from pensioncert.storage.repository import find_retiree, notify, record_certification
 
 CHANNELS = ("window", "community", "terminal", "home_visit")
-MAX_BACKDATE_DAYS = 31  # a visit may be entered later, but not from a past cycle
 
 
 class OfflineError(ValueError):
@@ -66,8 +65,9 @@ def record_offline(
         raise OfflineError(invalid.code) from invalid
     if certified_on > today:
         raise OfflineError("admin.offline.future_date")
-    if certified_on < today - timedelta(days=MAX_BACKDATE_DAYS):
-        raise OfflineError("admin.offline.too_old", days=MAX_BACKDATE_DAYS)
+    max_backdate = get_settings().admin.offline_max_backdate_days
+    if certified_on < today - timedelta(days=max_backdate):
+        raise OfflineError("admin.offline.too_old", days=max_backdate)
     retiree = find_retiree(session, protector, info.normalized)
     if retiree is None:
         raise OfflineError("decision.not_found")

@@ -15,11 +15,10 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from pensioncert.certification.service import eligibility_for
+from pensioncert.settings import get_settings
 from pensioncert.storage.models import CertificationRecord, Retiree
 from pensioncert.storage.repository import notify, record_certification, utcnow
 
-FAILURES_FOR_REVIEW = 3  # as many failures as the per-session retry cap: the phone flow offers review then
-LOOKBACK_DAYS = 90  # older unresolved attempts belong to a past cycle
 ACCEPT_REASONS = ("same_person", "confirmed_by_contact")
 REJECT_REASONS = ("not_same_person", "replay_suspected", "evidence_unusable")
 
@@ -58,7 +57,7 @@ def _scan(records: list[CertificationRecord]) -> dict[int, _Open]:
             opened, kind = record, "borderline"
         elif record.result == "failed":
             failures += 1
-            if failures >= FAILURES_FOR_REVIEW and kind != "borderline":
+            if failures >= get_settings().admin.failures_for_review and kind != "borderline":
                 opened, kind = record, "repeated_failures"
         state[record.retiree_id] = (opened, kind, failures, attempts)
     return {rid: (o, k, f, a) for rid, (o, k, f, a) in state.items() if o is not None}
@@ -66,7 +65,7 @@ def _scan(records: list[CertificationRecord]) -> dict[int, _Open]:
 
 def open_cases(session: Session, retiree_id: int | None = None) -> list[ReviewCase]:
     """Open cases, oldest first (first come, first served)."""
-    since = utcnow() - timedelta(days=LOOKBACK_DAYS)
+    since = utcnow() - timedelta(days=get_settings().admin.review_lookback_days)
     query = (select(CertificationRecord).where(
         CertificationRecord.created_at >= since,
         or_(CertificationRecord.result.in_(["review", "failed", "passed"]),

@@ -65,7 +65,7 @@ def login_submit(*,
         return response
     done = redirect(_safe_next(next) or "/admin/")
     done.set_cookie(SESSION_COOKIE, result.token, httponly=True, samesite="strict", secure=_cookie_secure(request),
-                    path="/admin", max_age=int(auth.SESSION_MAX.total_seconds()))
+                    path="/admin", max_age=int(auth.session_max().total_seconds()))
     done.delete_cookie(LOGIN_CSRF_COOKIE, path="/admin")
     return done
 
