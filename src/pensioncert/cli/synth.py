@@ -54,6 +54,7 @@ def attacks(
     duration: Annotated[float | None, typer.Option(help="Seconds per clip.")] = None,
     formats: Annotated[str, typer.Option(help="Comma-separated subset of y4m,wav,webm,mp4.")] = _FORMATS,
     only: Annotated[str | None, typer.Option(help="Comma-separated attack names.")] = None,
+    strips: Annotated[Path | None, typer.Option(help="Also write a PNG frame strip per clip here.")] = None,
 ) -> None:
     """Render every attack variant (and the genuine clip they derive from)."""
     from pensioncert.synth import render_attacks
@@ -63,6 +64,11 @@ def attacks(
                            only=_formats(only) if only else None, progress=True)
     for name, clip in clips.items():
         typer.echo(f"{name:14s} {len(clip.frames):4d} frames  {clip.truth.notes}")
+    if strips is not None:
+        from pensioncert.synth.strip import write_strips
+
+        write_strips(clips, strips)
+        typer.echo(f"frame strips in {strips}")
     typer.echo(f"written to {out}")
 
 

@@ -33,8 +33,8 @@ class Pose:
     eye_closure: float = 0.0
     mouth_open: float = 0.0
     x: float = 320.0  # screen position of the head pivot
-    y: float = 250.0
-    scale: float = 0.85  # screen px per texture px
+    y: float = 275.0
+    scale: float = 0.8  # screen px per texture px
     body: bool = True
 
 
@@ -123,9 +123,6 @@ def draw_head(canvas: NDArray[np.float32], head: HeadModel, pose: Pose, camera_d
     n = head.normals @ rot.T
     shade = np.clip(1.0 + 0.8 * (n @ _LIGHT - head.normals @ _LIGHT), 0.45, 1.3)
 
-    if pose.body:
-        _draw_body(canvas, head, pose)
-
     order: list[NDArray[np.int32]] = []
     for layer in head.layers:
         tris = layer.tris
@@ -136,7 +133,18 @@ def draw_head(canvas: NDArray[np.float32], head: HeadModel, pose: Pose, camera_d
             depth = v[tris].mean(axis=1)[:, 2]
             tris = tris[np.argsort(-depth, kind="stable")]
         order.append(tris)
-    rasterise(canvas, head.texture, xy, head.uv, head.alpha, shade, np.concatenate(order))
+    tris = np.concatenate(order)
+    if pose.body:  # shoulders first, in the same pass
+        body_xy = _body_xy(head, pose)
+        nb = len(xy)
+        xy_all = np.concatenate([xy, body_xy])
+        uv_all = np.concatenate([head.uv, head.body_uv])
+        alpha_all = np.concatenate([head.alpha, np.ones(len(body_xy), np.float32)])
+        shade_all = np.concatenate([shade, np.ones(len(body_xy))])
+        tris = np.concatenate([head.body_tris + nb, tris])
+        rasterise(canvas, head.texture, xy_all, uv_all, alpha_all, shade_all, tris)
+    else:
+        rasterise(canvas, head.texture, xy, head.uv, head.alpha, shade, tris)
 
     lm = xy[:478]
     box = (float(lm[:, 0].min()), float(lm[:, 1].min()), float(lm[:, 0].max()), float(lm[:, 1].max()))
@@ -144,19 +152,10 @@ def draw_head(canvas: NDArray[np.float32], head: HeadModel, pose: Pose, camera_d
     return Drawn(landmarks=lm.copy(), box=box, eye_ratio=er, mouth_ratio=mouth_ratio(lm))
 
 
-def _draw_body(canvas: NDArray[np.float32], head: HeadModel, pose: Pose) -> None:
-    """Shoulders: the photo below the chin as a flat quad that sways a little with the head."""
+def _body_xy(head: HeadModel, pose: Pose) -> NDArray[np.float64]:
+    """Shoulders: the photo below the chin as a flat grid that sways a little with the head."""
     body_shift = np.array([np.sin(np.radians(pose.yaw)) * 0.08, 0.0]) * head.face_width
     rot = np.radians(pose.roll * 0.3)
     c, s = np.cos(rot), np.sin(rot)
     local = (head.body_model - head.neck) @ np.array([[c, s], [-s, c]]) + head.neck + body_shift
-    xy = np.column_stack([pose.x + pose.scale * local[:, 0], pose.y + pose.scale * local[:, 1]])
-    rasterise(
-        canvas,
-        head.texture,
-        xy,
-        head.body_uv,
-        np.ones(len(xy), np.float32),
-        np.ones(len(xy)),
-        head.body_tris,
-    )
+    return np.column_stack([pose.x + pose.scale * local[:, 0], pose.y + pose.scale * local[:, 1]])

@@ -137,8 +137,8 @@ def truth_from(
     return truth, np.stack(marks) if marks else None
 
 
-def poses(ctrl: Controls, mouth: NDArray[np.float64], x: float = WIDTH / 2, y: float = 250.0,
-          scale: float = 0.85) -> list[Pose]:
+def poses(ctrl: Controls, mouth: NDArray[np.float64], x: float = WIDTH / 2, y: float = 275.0,
+          scale: float = 0.8) -> list[Pose]:
     """Per-frame poses from controls (mouth already merged with speech)."""
     return [
         Pose(yaw=float(ctrl.yaw[k]), pitch=float(ctrl.pitch[k]), roll=float(ctrl.roll[k]),
