@@ -1,0 +1,372 @@
+"""Abuse controls in front of every route: body limits, strict content types, rate limits, security headers.
+
+One pure ASGI middleware, so that a refusal costs no parsing: an oversized upload is
+refused from its ``Content-Length`` before a byte is spooled, a wrong content type before
+the multipart parser runs, a rate-limited caller before the database is touched.
+
+Rate limits (settings.security, docs/security.md) are fixed-window counters, in Redis when
+the job backend is Redis (shared by all API replicas) and in the process otherwise:
+
+- per IP: every API request (per minute) and uploads (per hour) — generous, for NATs;
+- per device (``X-Device-Id``, else IP + User-Agent): sessions started per hour;
+- per retiree: identity and query attempts per hour, keyed by the keyed hash of the ID number
+  (guessing someone's number or name is throttled for that person whoever asks), and
+  recordings per day, keyed by the session's retiree.
+
+A Redis outage fails open (logged): refusing every retiree because a counter store is down
+would be worse than a few minutes without limits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import threading
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import anyio
+
+from pensioncert.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+SECURITY_HEADERS: dict[str, str] = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    # The phone page records with the camera and microphone of its own origin, nothing else.
+    "Permissions-Policy": "camera=(self), microphone=(self), geolocation=(), payment=(), usb=()",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
+                               "style-src 'self'; script-src 'self'; connect-src 'self'; object-src 'none'; "
+                               "base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
+}
+# The interactive API docs load their own inline script; they get every header but the CSP.
+_NO_CSP = ("/docs", "/redoc")
+_HSTS = "max-age=31536000; includeSubDomains"
+
+_UPLOAD = re.compile(r"^/api/v1/sessions/([^/]+)/(recordings|id-card)$")
+_IDENTITY = re.compile(r"^/api/v1/(sessions/[^/]+/identity|queries/[^/]+)$")
+_SESSIONS = "/api/v1/sessions"
+_DEVICE_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+_MULTIPART_SLACK = 1024 * 1024  # multipart framing and the small form fields around the file
+
+
+class Limiter(Protocol):
+    """Counts hits of ``key`` in fixed windows; says how long to wait (0: allowed)."""
+
+    def hit(self, key: str, limit: int, window: int) -> int: ...
+
+
+class MemoryLimiter:
+    """Counters in this process: the embedded (single server) deployment."""
+
+    def __init__(self) -> None:
+        self._counts: dict[tuple[str, int], int] = {}
+        self._lock = threading.Lock()
+        self._pruned = 0.0
+
+    def hit(self, key: str, limit: int, window: int) -> int:
+        now = time.time()
+        slot = int(now // window)
+        with self._lock:
+            if now - self._pruned > 60:
+                self._counts = {k: v for k, v in self._counts.items() if (k[1] + 1) * window > now - 3600}
+                self._pruned = now
+            count = self._counts.get((key, slot), 0) + 1
+            self._counts[(key, slot)] = count
+        return 0 if count <= limit else max(1, int((slot + 1) * window - now) + 1)
+
+
+class RedisLimiter:
+    """Counters in Redis (``INCR`` + ``EXPIRE``): one budget across every API replica."""
+
+    def __init__(self, connection: Any, prefix: str) -> None:
+        self.connection = connection
+        self.prefix = prefix
+
+    def hit(self, key: str, limit: int, window: int) -> int:
+        now = time.time()
+        slot = int(now // window)
+        name = f"{self.prefix}:rl:{key}:{slot}"
+        try:
+            pipe = self.connection.pipeline(transaction=False)
+            pipe.incr(name)
+            pipe.expire(name, window + 1)
+            count = int(pipe.execute()[0])
+        except Exception as failure:  # fail open: see the module docstring
+            log.warning("rate limiter unavailable (%s): request allowed", type(failure).__name__)
+            return 0
+        return 0 if count <= limit else max(1, int((slot + 1) * window - now) + 1)
+
+
+def make_limiter(settings: Settings) -> Limiter:
+    if settings.jobs.backend == "redis":
+        from pensioncert.jobs.redis_queue import connect
+
+        return RedisLimiter(connect(settings.jobs), settings.jobs.queue_name)
+    return MemoryLimiter()
+
+
+@dataclass(frozen=True)
+class Refusal:
+    status: int
+    code: str
+    params: dict[str, Any]
+    retry_after: int = 0
+
+
+class ProtectionMiddleware:
+    """Security headers on every response; limits and rate limits on ``/api/``."""
+
+    def __init__(self, app: ASGIApp, settings: Settings | None = None, limiter: Limiter | None = None) -> None:
+        self.app = app
+        self.settings = settings or get_settings()
+        self.limiter = limiter or make_limiter(self.settings)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        secure = scope.get("scheme") == "https"
+        no_store = path.startswith("/api/")
+        csp = not path.startswith(_NO_CSP)
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                extra = dict(SECURITY_HEADERS)
+                if not csp:
+                    extra.pop("Content-Security-Policy")
+                if no_store:
+                    extra["Cache-Control"] = "no-store"
+                if secure:
+                    extra["Strict-Transport-Security"] = _HSTS
+                headers += [(k.lower().encode(), v.encode()) for k, v in extra.items()
+                            if k.lower().encode() not in present]
+                message["headers"] = headers
+            await send(message)
+
+        if not path.startswith("/api/"):
+            await self.app(scope, receive, send_with_headers)
+            return
+        try:
+            receive, refusal = await self._check(scope, receive)
+        except _ClientGone:
+            return
+        if refusal is not None:
+            await _refuse(refusal, send_with_headers)
+            return
+        await self.app(scope, receive, send_with_headers)
+
+    async def _check(self, scope: Scope, receive: Receive) -> tuple[Receive, Refusal | None]:
+        """The first rule the request breaks, if any (and a receive that replays a buffered body)."""
+        settings = self.settings
+        security = settings.security
+        path: str = scope["path"]
+        method: str = scope["method"]
+        headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
+        client = scope.get("client")
+        ip = client[0] if client else ""
+        upload = _UPLOAD.match(path) if method == "POST" else None
+
+        if security.rate_limit_enabled:
+            refusal = await self._limit(f"ip:{ip}", security.ip_requests_per_minute, 60, "protection.rate_limited")
+            if refusal is not None:
+                return receive, refusal
+
+        if method in ("POST", "PUT", "PATCH"):
+            if upload is not None:
+                size = settings.upload.max_video_bytes if upload.group(2) == "recordings" \
+                    else 2 * settings.upload.max_image_bytes
+                limit, expected = size + _MULTIPART_SLACK, "multipart/form-data"
+            else:
+                limit, expected = security.max_json_bytes, "application/json"
+            refusal = _check_type(headers, expected)
+            if refusal is not None:
+                return receive, refusal
+            length = headers.get("content-length")
+            if length is not None and (not length.isdigit() or int(length) > limit):
+                return receive, _too_large(limit)
+            if length is None or _IDENTITY.match(path):
+                body, receive = await _buffer(receive, limit)
+                if body is None:
+                    return receive, _too_large(limit)
+            else:
+                body = b""
+        else:
+            body = b""
+
+        if not security.rate_limit_enabled:
+            return receive, None
+        if upload is not None:
+            refusal = await self._limit(f"ip-upload:{ip}", security.ip_uploads_per_hour, 3600,
+                                        "protection.rate_limited")
+            if refusal is None and upload.group(2) == "recordings":
+                retiree = await anyio.to_thread.run_sync(_retiree_of_session, upload.group(1))
+                if retiree is not None:
+                    refusal = await self._limit(f"retiree-upload:{retiree}", security.retiree_uploads_per_day,
+                                                86400, "protection.too_many_uploads")
+            return receive, refusal
+        if method == "POST" and path == _SESSIONS:
+            device = headers.get("x-device-id")
+            if device is not None and not _DEVICE_ID.match(device):
+                return receive, Refusal(400, "protection.bad_device_id", {})
+            if device is None:
+                device = hashlib.sha256(f"{ip}|{headers.get('user-agent', '')}".encode()).hexdigest()[:24]
+            return receive, await self._limit(f"device:{device}", security.device_sessions_per_hour, 3600,
+                                              "protection.too_many_sessions")
+        if method == "POST" and _IDENTITY.match(path):
+            number = _id_number_of(body)
+            if number:
+                from pensioncert.storage.crypto import protector_from_settings
+
+                digest = protector_from_settings().lookup_hash(number)[:32]
+                return receive, await self._limit(f"retiree-id:{digest}", security.retiree_identity_per_hour,
+                                                  3600, "protection.too_many_identity_attempts")
+        return receive, None
+
+    async def _limit(self, key: str, limit: int, window: int, code: str) -> Refusal | None:
+        if limit <= 0:
+            return None
+        wait = await anyio.to_thread.run_sync(self.limiter.hit, key, limit, window)
+        if not wait:
+            return None
+        log.info("rate limit %s hit (scope %s)", code, key.split(":", 1)[0])  # never the key: it may be an IP
+        return Refusal(429, code, {"retry_after": wait}, wait)
+
+
+class _ClientGone(Exception):
+    """The client disconnected while its body was being read."""
+
+
+def _check_type(headers: dict[str, str], expected: str) -> Refusal | None:
+    """Refuse a body declared as anything but what the route parses (no body is fine: e.g. new challenge)."""
+    declared = headers.get("content-type", "").split(";")[0].strip().lower()
+    if not declared and headers.get("content-length", "0") == "0" and "transfer-encoding" not in headers:
+        return None
+    if declared == expected:
+        return None
+    return Refusal(415, "protection.unsupported_media_type", {"expected": expected})
+
+
+def _too_large(limit: int) -> Refusal:
+    return Refusal(413, "protection.body_too_large", {"limit_mb": round(limit / 1024 / 1024, 1)})
+
+
+async def _buffer(receive: Receive, limit: int) -> tuple[bytes | None, Receive]:
+    """Read the whole body (at most ``limit`` bytes) and return a receive that replays it."""
+    chunks: list[bytes] = []
+    total = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise _ClientGone
+        chunk = message.get("body", b"")
+        total += len(chunk)
+        if total > limit:
+            return None, receive
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    body = b"".join(chunks)
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return body, replay
+
+
+def _id_number_of(body: bytes) -> str:
+    """The normalised ID number of an identity/query body; empty if there is none (the route will refuse)."""
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return ""
+    number = payload.get("id_number") if isinstance(payload, dict) else None
+    return "".join(number.split()).upper()[:32] if isinstance(number, str) else ""
+
+
+def _retiree_of_session(session_id: str) -> int | None:
+    from pensioncert.storage.db import get_database
+    from pensioncert.storage.models import CertSession
+
+    if len(session_id) > 64:
+        return None
+    with get_database().session() as session:
+        row = session.get(CertSession, session_id)
+        return row.retiree_id if row is not None else None
+
+
+async def _refuse(refusal: Refusal, send: Send) -> None:
+    from pensioncert.api.errors import error_body
+
+    payload = json.dumps(error_body(refusal.code, refusal.params), ensure_ascii=False).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
+    if refusal.retry_after:
+        headers.append((b"retry-after", str(refusal.retry_after).encode()))
+    await send({"type": "http.response.start", "status": refusal.status, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})
+
+
+# ---------------------------------------------------------------- no secrets in logs
+
+_ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])(\d{6})\d{8}(\d{3}[\dXx])(?![0-9A-Za-z])")
+_installed_redaction = False
+
+
+def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
+    """Mask ID numbers (keep region and check digit, like the stored masked form) and remove key material."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "[redacted]")
+    return _ID_NUMBER.sub(lambda m: f"{m.group(1)}********{m.group(2)[-1]}", text)
+
+
+def install_log_redaction(settings: Settings | None = None) -> None:
+    """Every log record, whoever logs it, goes through ``redact`` (idempotent; survives handler changes)."""
+    global _installed_redaction
+    if _installed_redaction:
+        return
+    security = (settings or get_settings()).security
+    secrets = tuple(s for s in (security.data_key, security.lookup_key, security.session_secret) if len(s) >= 8)
+    previous = logging.getLogRecordFactory()
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed log call: leave it to the handler to report
+            return record
+        cleaned = redact(message, secrets)
+        if cleaned != message or record.args:
+            record.msg, record.args = cleaned, None
+        return record
+
+    logging.setLogRecordFactory(factory)
+    _installed_redaction = True
+
+
+def install_protection(app: Any, settings: Settings | None = None) -> None:
+    """What ``create_app`` calls: the middleware and log redaction."""
+    install_log_redaction(settings)
+    app.add_middleware(ProtectionMiddleware, settings=settings)
