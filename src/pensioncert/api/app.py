@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from pensioncert import __version__
 from pensioncert.api import challenges, qr, queries, results, sessions, uploads
 from pensioncert.api.errors import install_error_handlers
+from pensioncert.api.protection import install_protection
 from pensioncert.jobs.queue import JobQueue, make_queue
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,7 @@ def create_app(queue: JobQueue | None = None, challenge_rng: random.Random | Non
     app = FastAPI(title="pensioncert", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.challenge_rng = challenge_rng
     install_error_handlers(app)
+    install_protection(app)  # abuse controls and security headers (api/protection.py)
     for module in (sessions, challenges, uploads, results, queries, qr):
         app.include_router(module.router)
 
