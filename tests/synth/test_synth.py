@@ -71,11 +71,11 @@ def test_mediapipe_follows_truth(clip: Clip) -> None:
     assert report.mouth_corr > 0.7
 
 
-@pytest.mark.parametrize("language", ["en", "zh"])
-def test_digits_are_spoken_in_order(language: str) -> None:
-    clip = render_subject("astronaut", digits="3709", language=language, seed=1, duration=4.4)
+@pytest.mark.parametrize(("language", "digits"), [("en", "3709"), ("zh", "38")])
+def test_digits_are_spoken_in_order(language: str, digits: str) -> None:
+    clip = render_subject("astronaut", digits=digits, language=language, seed=1)
     times = clip.truth.digit_times
-    assert [d.digit for d in times] == list("3709")
+    assert [d.digit for d in times] == list(digits)
     assert all(a.offset <= b.onset for a, b in itertools.pairwise(times))
     assert all(0.1 < d.offset - d.onset < 1.0 for d in times)
     assert clip.audio is not None
@@ -85,6 +85,16 @@ def test_digits_are_spoken_in_order(language: str) -> None:
     assert np.sqrt(np.mean(inside**2)) > 10 * np.sqrt(np.mean(gap**2)) > 0
     k = int((times[1].onset + times[1].offset) / 2 * clip.fps)
     assert clip.truth.mouth_open[k] > 0.2 and clip.truth.mouth_open[0] < 0.05
+    if language == "en":  # an offline recogniser hears the digits (the noise floor keeps it working)
+        from pocketsphinx import Decoder
+
+        from pensioncert.media.encode import to_int16
+
+        decoder = Decoder(samprate=16000, loglevel="FATAL")
+        decoder.start_utt()
+        decoder.process_raw(to_int16(clip.audio).tobytes(), full_utt=True)
+        decoder.end_utt()
+        assert decoder.hyp() is not None and decoder.hyp().hypstr == "three seven zero nine"
 
 
 def test_writes_every_format(tmp_path: Path) -> None:
@@ -105,7 +115,7 @@ def test_writes_every_format(tmp_path: Path) -> None:
 
 
 def test_attacks(tmp_path: Path) -> None:
-    clips = render_attacks("grace_hopper", seed=5, duration=1.2, digits="4821", out_dir=tmp_path, formats=("mp4",))
+    clips = render_attacks("grace_hopper", seed=5, duration=1.0, digits="4821", out_dir=tmp_path, formats=("mp4",))
     assert set(clips) == {"genuine", *ATTACKS, *FILE_ATTACKS}
     genuine = clips["genuine"]
     for name in ATTACKS:
