@@ -213,6 +213,7 @@
         list.setAttribute("data-actions", c.actions.join(","));
       }
       $("record-start").disabled = false;
+      $("record-start").hidden = false;
       show("face");
       // Spoken before recording starts, so the prompt is not in the recording's sound.
       speak(msg("web.speak.start") + "。" + c.prompts.map(pick).join("，"));
@@ -282,6 +283,7 @@
       };
       recorder.start(500);
       $("rec-dot").hidden = false;
+      $("record-start").hidden = true;
       $("challenge-prompt").textContent = msg("web.recording");
       schedulePrompts(c);
       setTimeout(function () { if (recorder.state !== "inactive") { recorder.stop(); } }, c.record_seconds * 1000);
