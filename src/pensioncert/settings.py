@@ -102,14 +102,17 @@ class LivenessSettings(BaseModel):
     min_av_sync: float = 0.2
     # Passive: a recording whose non-similarity landmark motion (RMS, in inter-ocular distances)
     # exceeds planar_min_motion and which a homography explains down to planar_max_ratio is flat.
-    planar_max_ratio: float = 0.3
-    planar_min_motion: float = 0.05
+    # Ideal projections (tests/liveness/test_signals.py): print ratio ~0.3, head ~0.7 at 25 degrees.
+    # Synthetic suite: genuine clips 0.44-0.96; the MediaPipe mesh on a moving print gave 0.39
+    # (landmark jitter), so this check is a backstop; prints fail the challenge itself.
+    planar_max_ratio: float = 0.35
+    planar_min_motion: float = 0.025
     # Frozen: share of consecutive frame pairs that are (near) identical.
     max_frozen_fraction: float = 0.3
     # ... or any run of near-identical frames this long (a camera never repeats a frame).
     max_frozen_seconds: float = 0.4
     # Screen replay: spectral peak over median on the face crop (a display's pixel grid, moiré).
-    max_moire: float = 55.0
+    max_moire: float = 60.0
     # Looping: best repeat distance / typical adjacent-frame difference below this means a loop.
     loop_ratio: float = 0.35
     loop_min_seconds: float = 0.5

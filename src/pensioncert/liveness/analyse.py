@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 from pensioncert.liveness.actions import detect_actions
 from pensioncert.liveness.challenges import Challenge, ChallengeKind
 from pensioncert.liveness.landmarks import Signals, signals, track_faces
-from pensioncert.liveness.passive import frame_stats, planarity
+from pensioncert.liveness.passive import frame_stats, longest_frozen_run, moire_score, planarity, thumbnails
 from pensioncert.liveness.speech import DigitRecognizer, av_sync, count_syllables, default_recognizers
 from pensioncert.media.decode import DecodedMedia, decode_media
 from pensioncert.settings import LivenessSettings, Settings, get_settings
@@ -99,16 +99,22 @@ def analyse_recording(
 
     # --- passive checks
     plan = planarity(track, sig.iod)
-    stats = frame_stats(media.frames, min_lag=max(3, int(round(cfg.loop_min_seconds * media.fps))))
+    thumbs = thumbnails(media.frames)
+    stats = frame_stats(thumbs, min_lag=max(3, int(round(cfg.loop_min_seconds * media.fps))))
+    frozen_s = longest_frozen_run(thumbs, media.fps)
+    moire = moire_score(media.frames, track)
     scores |= {"planar_motion": plan.motion, "planar_residual": plan.residual, "planar_ratio": plan.ratio,
                "frozen_fraction": stats.frozen_fraction, "loop_ratio": stats.loop_ratio,
-               "frame_motion": stats.motion}
+               "frame_motion": stats.motion, "frozen_seconds": frozen_s, "moire": moire}
     checks["passive"] = {"planar_motion": round(plan.motion, 4), "planar_ratio": round(plan.ratio, 3),
                          "frozen_fraction": round(stats.frozen_fraction, 3),
+                         "frozen_seconds": round(frozen_s, 2), "moire": round(moire, 1),
                          "loop_ratio": round(stats.loop_ratio, 3), "loop_lag_frames": stats.loop_lag}
     if plan.motion >= cfg.planar_min_motion and plan.ratio < cfg.planar_max_ratio:
         reasons.append("liveness.flat_face")
-    if stats.frozen_fraction > cfg.max_frozen_fraction:
+    if moire > cfg.max_moire:
+        reasons.append("liveness.screen_replay")
+    if stats.frozen_fraction > cfg.max_frozen_fraction or frozen_s >= cfg.max_frozen_seconds:
         reasons.append("liveness.frozen_video")
     elif stats.loop_ratio < cfg.loop_ratio:
         reasons.append("liveness.looping_video")

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -27,7 +27,7 @@ from pensioncert.media.decode import MediaError
 DEFAULT_PHOTOS = ("grace_hopper", "astronaut", "ocv_smiling_man", "ocv_glasses_man_1")
 SYNTH_ATTACKS = ("still_photo", "moved_photo", "screen_replay", "wrong_digits", "silent", "two_faces",
                  "face_swap", "looping", "frozen", "truncated", "corrupt")
-OWN_ATTACKS = ("stale_actions", "dubbed_photo", "zh_wrong_count", "zh_dubbed_photo")
+OWN_ATTACKS = ("stale_actions", "dubbed_photo", "photo_head_actions", "zh_wrong_count", "zh_dubbed_photo")
 _T0 = datetime(2025, 1, 1, tzinfo=UTC)
 # Slow, elderly timing: how long each action lasts (s) when the genuine subject does it.
 _DURATIONS = {"blink": (0.4, 0.7), "open_mouth": (0.8, 1.5), "turn_left": (1.0, 1.8),
@@ -95,7 +95,7 @@ def build_suite(out_dir: Path, photos: Sequence[str], seeds: Sequence[int],
                 items.extend(SuiteItem(**d) for d in json.loads(manifest.read_text()))
                 continue
             cell.mkdir(parents=True, exist_ok=True)
-            fmt = "webm" if seed % 2 == 0 else "mp4"  # both upload families
+            fmt: Literal["webm", "mp4"] = "webm" if seed % 2 == 0 else "mp4"  # both upload families
             rng = random.Random(f"{photo}/{seed}")
             digits = "".join(rng.choice("0123456789") for _ in range(4))
             cell_items: list[SuiteItem] = []
@@ -119,6 +119,12 @@ def build_suite(out_dir: Path, photos: Sequence[str], seeds: Sequence[int],
                 p = encode_video(cell / f"dubbed_photo.{fmt}", still.frames, still.fps, genuine.audio,
                                  genuine.sample_rate, container=fmt)
                 add(f"{photo}/s{seed}/dubbed_photo", "dubbed_photo", "", f"digits:{digits}", "en", p)
+            moved = clips.get("moved_photo")
+            if moved is not None and fmt in moved.paths:
+                # own attack: the tilted print against head-only actions, its best chance
+                head_only = tuple(rng.sample(("turn_left", "turn_right", "nod"), 2))
+                add(f"{photo}/s{seed}/photo_head_actions", "photo_head_actions", "",
+                    "actions:" + ",".join(head_only), "en", moved.paths[fmt])
 
             if progress:
                 progress(f"{photo} seed {seed}: genuine actions")
@@ -147,7 +153,7 @@ def build_suite(out_dir: Path, photos: Sequence[str], seeds: Sequence[int],
                                      name="zh_wrong_count")
             add(f"{photo}/s{seed}/zh_wrong_count", "zh_wrong_count", "", f"digits:{zh_digits}", "zh",
                 clip_wc.paths[fmt])
-            if still is not None:
+            if still is not None and clip.audio is not None:
                 n = min(len(still.frames), int(len(clip.audio) / clip.sample_rate * still.fps))
                 p = encode_video(cell / f"zh_dubbed_photo.{fmt}", still.frames[:n], still.fps, clip.audio,
                                  clip.sample_rate, container=fmt)
