@@ -85,6 +85,21 @@ def api(monkeypatch: pytest.MonkeyPatch) -> Iterator[Api]:
 
 
 @pytest.fixture
+def db_api(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Api]:
+    """Like ``api``, on each database the product supports (SQLite and the real PostgreSQL)."""
+    from pensioncert.api.app import create_app
+    from pensioncert.storage import db
+
+    monkeypatch.setenv("PENSIONCERT_STORAGE__DATABASE_URL", database_url)
+    db.get_database.cache_clear()
+    support.flow_env(monkeypatch)
+    numbers = support.load_demo_registry()
+    with TestClient(create_app(challenge_rng=random.Random(0))) as client:
+        yield Api(client, numbers)
+    db.get_database().dispose()
+
+
+@pytest.fixture
 def manual_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Api, ManualQueue]]:
     """The app with a queue that runs nothing: the test drives ``run_verification``."""
     from pensioncert.api.app import create_app

@@ -65,24 +65,30 @@ def subject_png() -> bytes:
 
 
 def load_demo_registry(photos: tuple[str, ...] = WITH_PHOTO) -> dict[str, str]:
-    """Load the demo retirees into the configured database; give ``photos`` the subject's face.
-
-    Returns name → ID number.
+    """Load the demo retirees (not the back office's demo staff and cases) into the configured
+    database; give ``photos`` the subject's face as their registry photo. Returns name → ID number.
     """
-    from pensioncert.certification.demo_setup import load_demo
+    from pensioncert.certification.demo_data import demo_retirees
     from pensioncert.certification.flow import store_reference_photo
+    from pensioncert.jobs.overdue import suspend_overdue
     from pensioncert.storage.crypto import protector_from_settings
     from pensioncert.storage.db import get_database
-    from pensioncert.storage.repository import find_retiree
+    from pensioncert.storage.repository import find_retiree, upsert_retiree
 
-    numbers = {name: number for name, number, _ in load_demo(cst_today())}
+    today = cst_today()
+    rows = demo_retirees(today)
     protector = protector_from_settings()
     with get_database().session() as session:
-        for name in photos:
-            retiree = find_retiree(session, protector, numbers[name])
-            assert retiree is not None
-            store_reference_photo(protector, retiree, subject_png())
-    return numbers
+        for row in rows:
+            upsert_retiree(session, protector, row)
+        session.flush()
+        suspend_overdue(session, today, get_settings().cycle)
+        for row in rows:
+            if row.name in photos:
+                retiree = find_retiree(session, protector, row.id_number)
+                assert retiree is not None
+                store_reference_photo(protector, retiree, subject_png())
+    return {row.name: row.id_number for row in rows}
 
 
 # ------------------------------------------------------------------------ challenges

@@ -163,3 +163,25 @@ def test_qr_code_encodes_the_channel_page(api: Api) -> None:
     image = np.asarray(Image.open(io.BytesIO(png)).convert("L"))
     text, _, _ = cv2.QRCodeDetector().detectAndDecode(image)
     assert text == "http://testserver/h5/alipay"
+
+
+@pytest.mark.slow
+def test_scanned_id_card_fills_the_identity_and_its_portrait_is_the_reference(api: Api) -> None:
+    """The city app's "scan the ID card": OCR of the front fills name and number; with no
+    registry photo, the card's portrait is what the face is compared with."""
+    name = support.IN_WINDOW_NO_PHOTO
+    front, _ = support.id_card_jpegs(name, api.numbers[name])
+    session_id = api.session("cityapp")
+    reading = api.client.post(f"/api/v1/sessions/{session_id}/id-card",
+                              files={"front": ("front.jpg", front, "image/jpeg")})
+    assert reading.status_code == 200, reading.text
+    body = reading.json()
+    assert body["fields"]["name"] == name and body["fields"]["id_number"] == api.numbers[name]
+    assert body["portrait_found"] is True
+    decision = api.identify(session_id, name, source="id_card").json()
+    assert decision["may_certify"] is True and decision["has_reference"] is True
+    assert api.challenge(session_id).status_code == 201
+    # Not a picture at all: refused before any OCR runs.
+    refused = api.client.post(f"/api/v1/sessions/{api.session()}/id-card",
+                              files={"front": ("x.jpg", b"GIF89a not a card", "image/jpeg")})
+    assert_error(refused, 415, "upload.unsupported_type")
