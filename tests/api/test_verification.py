@@ -205,3 +205,21 @@ def test_run_verification_decides_exactly_once_and_recovers_a_dead_worker(
         assert job is not None and job.attempts == 1 and job.worker == "worker-b" and job.progress == 100
         retiree = session.get(Retiree, records[0].retiree_id)
         assert retiree is not None and retiree.last_certified == support.cst_today()
+
+
+def test_enrolment_policy_sends_the_first_recording_to_review_and_then_compares(
+    api: Api, planned: support.Planned, good_clip: support.ClipFiles, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Demo policy with no photo anywhere: the live frame becomes the reference, a person reviews
+    the first certification (never a silent pass), and the next one is compared with that frame."""
+    from pensioncert.settings import get_settings
+
+    monkeypatch.setenv("PENSIONCERT_FLOW__ENROLL_REFERENCE_ON_FIRST_CERTIFICATION", "true")
+    get_settings.cache_clear()
+    first_session, first = _certify(api, planned, good_clip.webm, support.IN_WINDOW_NO_PHOTO)
+    assert first["outcome"] == "review" and first["manual_review"] is True
+    [record] = _records(support.IN_WINDOW_NO_PHOTO, api, first_session)
+    assert (record.result, record.method, record.certified_on) == ("review", "manual_review", None)
+    assert api.identify(api.session(), support.IN_WINDOW_NO_PHOTO).json()["code"] == "decision.proceed"
+    second_session, second = _certify(api, planned, good_clip.webm, support.IN_WINDOW_NO_PHOTO)
+    assert second["outcome"] == "passed", second
