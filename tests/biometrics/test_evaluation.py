@@ -54,3 +54,25 @@ def test_devset_and_eval_end_to_end(tmp_path: Path) -> None:
     assert report.genuine.max() < report.impostor.min()  # two very different people, mild degradations
     png = plot_roc_det(report, tmp_path / "roc.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_pair_kinds_separate_copies_of_one_photo_from_different_photos() -> None:
+    from pensioncert.biometrics.evaluation import Sample, pair_kinds, source_photo
+
+    e = np.eye(128)
+    embedded = {
+        "a": [Sample(Path("a/x_00.png"), e[0], True), Sample(Path("a/x_01.jpg"), e[0], True),
+              Sample(Path("a/y_00.png"), e[1], True)],
+        "b": [Sample(Path("b/z_00.png"), e[2], True)],
+    }
+    genuine, impostor = pair_distances(embedded)
+    kinds = pair_kinds(embedded)
+    # genuine order: (x00, x01), (x00, y00), (x01, y00)
+    assert kinds["genuine_same_photo"].tolist() == [True, False, False]
+    assert kinds["genuine_cross_photo"].tolist() == [False, True, True]
+    assert kinds["genuine_cross_photo_originals"].tolist() == [False, True, False]
+    assert genuine[kinds["genuine_same_photo"]].tolist() == [0.0]
+    # impostor order: (x00, z00), (x01, z00), (y00, z00)
+    assert kinds["impostor_originals"].tolist() == [True, False, True]
+    assert impostor.size == 3
+    assert source_photo(Path("p/holiday.jpg")) == ("holiday", True)  # not a dev-set name: its own photo

@@ -55,3 +55,35 @@ def test_no_face_raises_a_named_error() -> None:
     with pytest.raises(NoFaceFound) as caught:
         biometrics.face_embedding(data.chelsea())
     assert caught.value.code == "face.no_face"
+
+
+def test_clahe_raises_local_contrast_of_a_dim_chip_and_keeps_its_size(hopper: RGBImage) -> None:
+    import cv2
+
+    from pensioncert.biometrics.matching import face_chip, normalise_chip
+
+    chip = face_chip(hopper)
+    assert chip.shape == (150, 150, 3)
+    dim = (chip.astype(np.float32) * 0.35).astype(np.uint8)
+    out = normalise_chip(dim, "clahe")
+    assert out.shape == dim.shape and out.dtype == np.uint8
+    grey_in, grey_out = (cv2.cvtColor(x, cv2.COLOR_RGB2GRAY).astype(np.float32) for x in (dim, out))
+    assert grey_out.std() > 1.5 * grey_in.std()
+    assert normalise_chip(dim, "none") is dim
+    with pytest.raises(ValueError):
+        normalise_chip(dim, "histogram-magic")
+
+
+def test_flip_average_brings_a_mirrored_photo_closer(hopper: RGBImage) -> None:
+    """Not exactly invariant: the mirrored photo is detected and aligned anew (measured 0.105 vs 0.156)."""
+    from pensioncert.settings import FaceSettings
+
+    mirrored = np.ascontiguousarray(hopper[:, ::-1])
+    plain, flipped = FaceSettings(flip_average=False), FaceSettings(flip_average=True)
+    d_plain = biometrics.face_distance(
+        biometrics.face_embedding(hopper, settings=plain), biometrics.face_embedding(mirrored, settings=plain)
+    )
+    d_flip = biometrics.face_distance(
+        biometrics.face_embedding(hopper, settings=flipped), biometrics.face_embedding(mirrored, settings=flipped)
+    )
+    assert d_flip < 0.8 * d_plain, (d_flip, d_plain)

@@ -76,7 +76,7 @@ def test_window_behind_the_user_is_backlit(hopper: RGBImage) -> None:
 def test_shaken_phone_is_blurred(hopper: RGBImage) -> None:
     frame = on_canvas(hopper, 420)
     face = biometrics.detect_faces(frame)[0]
-    blurred = cv2.GaussianBlur(frame, (0, 0), face.width / 112 * 3)
+    blurred = np.asarray(cv2.GaussianBlur(frame, (0, 0), face.width / 112 * 3), dtype=np.uint8)
     assert "face.blurred" in biometrics.assess_quality(blurred).reasons
     assert "face.blurred" not in biometrics.assess_quality(frame).reasons
 

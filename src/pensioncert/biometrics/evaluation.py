@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,15 @@ from pensioncert.biometrics.results import Embedding
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 TARGET_FAR = 0.001  # the issue's operating point: accept >= 98 % of genuine pairs at FAR <= 0.1 %
+_VARIANT_NAME = re.compile(r"^(?P<photo>.+)_(?P<k>\d{2})$")  # devset.py writes <photo>_<k>.{png,jpg}
+
+
+def source_photo(path: Path) -> tuple[str, bool]:
+    """(source photo, is the original) of a dev-set file; any other file is its own original photo."""
+    match = _VARIANT_NAME.match(path.stem)
+    if match is None:
+        return path.stem, True
+    return match["photo"], match["k"] == "00"
 
 
 @dataclass(frozen=True)
@@ -128,6 +138,32 @@ def pair_distances(embedded: dict[str, list[Sample]]) -> tuple[np.ndarray, np.nd
     return values[same], values[~same]
 
 
+def pair_kinds(embedded: dict[str, list[Sample]]) -> dict[str, np.ndarray]:
+    """Masks over :func:`pair_distances`' genuine / impostor pairs, by how the pair was made.
+
+    ``genuine_same_photo``: two degraded copies of one photo (or a copy and its original):
+    same pose, expression and moment, so easier than real life. ``genuine_cross_photo``:
+    two different original photos of the person (another session, light or pose) and
+    their copies: the pairs that resemble a registry photo against today's selfie.
+    ``impostor_originals``: different people, both photos as shipped (no augmentation).
+    """
+    names = [n for n in embedded if embedded[n]]
+    labels = np.array([i for i, n in enumerate(names) for _ in embedded[n]])
+    sources = [source_photo(s.path) for n in names for s in embedded[n]]
+    photo = np.array([name for name, _ in sources])
+    original = np.array([flag for _, flag in sources], dtype=bool)
+    upper = np.triu_indices(len(labels), k=1)
+    same = labels[upper[0]] == labels[upper[1]]
+    same_photo = (photo[upper[0]] == photo[upper[1]])
+    both_original = original[upper[0]] & original[upper[1]]
+    return {
+        "genuine_same_photo": same_photo[same],
+        "genuine_cross_photo": ~same_photo[same],
+        "genuine_cross_photo_originals": (~same_photo & both_original)[same],
+        "impostor_originals": both_original[~same],
+    }
+
+
 def rates(genuine: np.ndarray, impostor: np.ndarray, threshold: float) -> tuple[float, float]:
     """(FAR, FRR) at ``threshold``: impostors at or below it, genuines above it."""
     far = float((impostor <= threshold).mean()) if impostor.size else 0.0
@@ -185,6 +221,18 @@ def evaluate(
         "far": other_far, "frr": other_frr, "genuine_pairs": int(other_g.size), "impostor_pairs": int(other_i.size),
         "eer": round(equal_error_rate(other_g, other_i)[0], 6),
     }
+    masks = pair_kinds(chosen)
+    by_kind: dict[str, Any] = {}
+    for kind, mask in masks.items():
+        values = genuine[mask] if kind.startswith("genuine") else impostor[mask]
+        entry: dict[str, Any] = {"pairs": int(values.size)}
+        if values.size and kind.startswith("genuine"):
+            entry["frr"] = round(rates(values, impostor, limit)[1], 6)
+            entry["frr_at_target_far"] = round(rates(values, impostor, float(thresholds[at]))[1], 6)
+        elif values.size:
+            entry["far"] = round(rates(genuine, values, limit)[0], 6)
+        by_kind[kind] = entry
+    extra["by_kind"] = by_kind
     # Genuine pairs between different real photos (the _00 originals of one folder): the hardest we have.
     originals = {p: [s.embedding for s in v if s.path.stem.endswith("_00")] for p, v in embedded.items()}
     extra["real_photo_genuine_distances"] = [
