@@ -127,3 +127,11 @@ def test_face_photo_is_not_an_id_card_and_garbage_is_unreadable() -> None:
     assert (r.side, r.problems) == (None, ["ocr.not_id_card"])
     assert read_id_card(b"not an image").problems == ["ocr.image_unreadable"]
     assert read_id_card(b"").problems == ["ocr.image_unreadable"]
+
+
+def test_address_ending_in_a_lone_character_on_its_own_line() -> None:
+    """A third address line holding one narrow digit can escape the detector; it must not be lost."""
+    ident = with_changes(random_identity(np.random.default_rng(9), TODAY),
+                         address="广东省深圳市宝安区沙河西路百花园33栋1207")  # 11 + 11 + "7"  # fmt: skip
+    c = generate_card(9, "front", distorted=True, identity=ident)
+    assert read_id_card(c.jpeg(), today=TODAY).fields.get("address") == ident.address

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from pensioncert.documents import layout as L
-from pensioncert.documents.parse import Layout, _rotate
+from pensioncert.documents.parse import Layout, rotate_points
 
 
 @dataclass(frozen=True)
@@ -53,8 +53,8 @@ def landmarks(layout: Layout) -> list[tuple[np.ndarray, tuple[float, float]]]:
     pairs = []
     side = layout.side or ""
     for key, line in layout.labelled.items():
-        mid_left = _edge_mid(line.boxes[0].points, layout.angle, left=True)
-        mid_right = _edge_mid(line.boxes[-1].points, layout.angle, left=False)
+        mid_left = edge_mid(line.boxes[0].points, layout.angle, left=True)
+        mid_right = edge_mid(line.boxes[-1].points, layout.angle, left=False)
         for end, point in (("left", mid_left), ("right", mid_right)):
             card = L.ANCHORS_MM.get((side, key, end))
             if card is not None:
@@ -62,9 +62,9 @@ def landmarks(layout: Layout) -> list[tuple[np.ndarray, tuple[float, float]]]:
     return pairs
 
 
-def _edge_mid(points: np.ndarray, angle: float, left: bool) -> np.ndarray:
+def edge_mid(points: np.ndarray, angle: float, left: bool) -> np.ndarray:
     """Midpoint of a box's left (or right) edge in the deskewed text direction."""
-    flat = _rotate(points, angle)
+    flat = rotate_points(points, angle)
     order = np.argsort(flat[:, 0])
     pick = order[:2] if left else order[2:]
     return np.asarray(points[pick].mean(axis=0))

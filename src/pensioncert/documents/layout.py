@@ -44,6 +44,7 @@ ETHNICITY_VALUE_X = 37.0
 ADDRESS_LINE_PITCH = 4.6
 ADDRESS_MAX_LINES = 3
 ADDRESS_LINE_CHARS = 11
+ADDRESS_FULL_LINE_MM = 30.0  # a line whose text reaches this far right of VALUE_X is full (wraps)
 ID_NUMBER_BOX = Box(29.0, 44.0, 49.0, 3.8)
 PORTRAIT_BOX = Box(53.5, 5.0, 26.0, 33.0)
 

@@ -67,7 +67,8 @@ def text_angle(boxes: list[TextBox]) -> float:
     return float(np.arctan2(s, c) / 2)
 
 
-def _rotate(points: np.ndarray, angle: float) -> np.ndarray:
+def rotate_points(points: np.ndarray, angle: float) -> np.ndarray:
+    """Rotate (N, 2) points by ``-angle`` about the origin: text at ``angle`` becomes horizontal."""
     c, s = np.cos(-angle), np.sin(-angle)
     return np.asarray(points) @ np.array([[c, s], [-s, c]])
 
@@ -76,7 +77,7 @@ def group_lines(boxes: list[TextBox], angle: float) -> list[Line]:
     """Group boxes into printed lines after undoing ``angle``; lines top to bottom."""
     if not boxes:
         return []
-    centres = _rotate(np.array([b.centre for b in boxes]), angle)
+    centres = rotate_points(np.array([b.centre for b in boxes]), angle)
     height = float(np.median([b.height for b in boxes]))
     order = np.argsort(centres[:, 1])
     lines: list[tuple[list[int], list[float]]] = []

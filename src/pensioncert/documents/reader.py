@@ -9,6 +9,7 @@ if it still fails the field is left out and a problem code says why.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from datetime import date
@@ -22,7 +23,7 @@ from pensioncert.documents import layout as L
 from pensioncert.documents import parse
 from pensioncert.documents import quality as q
 from pensioncert.documents.engine import TextBox
-from pensioncert.documents.frame import CardFrame, crop_card_region, fit_frame, landmarks
+from pensioncert.documents.frame import CardFrame, crop_card_region, edge_mid, fit_frame, landmarks
 from pensioncert.domain.idnumber import InvalidIdNumber, parse_id_number
 from pensioncert.settings import get_settings
 
@@ -132,7 +133,7 @@ def _read(image: np.ndarray | bytes, expected_side: Side | None, today: date) ->
     if frame is not None:
         reading.card_corners = frame.corners().round(1).tolist()
     if side == "front":
-        _read_front(img, layout, reading)
+        _read_front(img, layout, reading, frame)
         if frame is not None:
             reading.portrait = crop_card_region(img, frame, L.PORTRAIT_BOX, PORTRAIT_PX_PER_MM, margin_mm=1.0)
     else:
@@ -190,12 +191,12 @@ def _first(img: np.ndarray, line: parse.Line | None, accept: Any) -> Any:
     return None
 
 
-def _read_front(img: np.ndarray, layout: parse.Layout, reading: IdCardReading) -> None:
+def _read_front(img: np.ndarray, layout: parse.Layout, reading: IdCardReading, frame: CardFrame | None) -> None:
     lines, fields, problems = layout.labelled, reading.fields, reading.problems
     name = _first(img, lines.get("name"), parse.parse_name)
     sex_eth = _first(img, lines.get("sex"), _both_sex_and_ethnicity)
     birth = _first(img, lines.get("birth"), parse.parse_birth)
-    address = _address(layout)
+    address = _address(img, layout, frame)
 
     def valid_id(text: str) -> Any:
         candidate = parse.id_candidate(text)
@@ -246,20 +247,43 @@ def _both_sex_and_ethnicity(text: str) -> tuple[str, str] | None:
     return (sex, ethnicity) if sex and ethnicity else None
 
 
-def _address(layout: parse.Layout) -> str | None:
-    """Address lines: from the 住址 line down to the line before the ID number."""
+def _address(img: np.ndarray, layout: parse.Layout, frame: CardFrame | None) -> str | None:
+    """Address lines: from the 住址 line down to the line before the ID number.
+
+    A last line holding one narrow character ("7") can escape the detector; when
+    the last line found is full and the card is located, the place of the next
+    line is recognised directly and kept only if read with high confidence.
+    """
     start = layout.labelled.get("address")
     if start is None:
         return None
     stop = layout.labelled.get("id_number")
     i = layout.lines.index(start)
-    parts = [parse.strip_label(start.text, parse.FRONT_LABELS["address"])]
+    found = [start]
     for line in layout.lines[i + 1 : i + L.ADDRESS_MAX_LINES]:
         if line is stop or line.label is not None:
             break
-        parts.append(line.text)
+        found.append(line)
+    parts = [parse.strip_label(start.text, parse.FRONT_LABELS["address"])] + [ln.text for ln in found[1:]]
+    if frame is not None and len(found) < L.ADDRESS_MAX_LINES:
+        end = frame.to_card(edge_mid(found[-1].boxes[-1].points, layout.angle, left=False))[0, 0]
+        if end > L.VALUE_X + L.ADDRESS_FULL_LINE_MM:
+            parts.append(_probe_address_line(img, frame, len(found)))
     address = parse.clean_address("".join(parts))
     return address if len(address) >= 4 else None
+
+
+_ADDRESS_TEXT = re.compile(r"[0-9A-Za-z\u4e00-\u9fff\-]{1,11}")
+
+
+def _probe_address_line(img: np.ndarray, frame: CardFrame, index: int) -> str:
+    """Recognise address line ``index`` (0-based) where it must be; "" unless read with confidence >= 0.9."""
+    y = L.FRONT_LABELS["address"].y + index * L.ADDRESS_LINE_PITCH
+    region = L.Box(L.VALUE_X - 0.8, y - 0.9, L.ADDRESS_FULL_LINE_MM + 4.0, L.TEXT_H + 1.8)
+    crop = crop_card_region(img, frame, region, max(frame.px_per_mm, 8.0))
+    (text, score), *_ = ocr.recognise([crop], classify=False)
+    text = parse.clean_address(text)
+    return text if score >= 0.9 and _ADDRESS_TEXT.fullmatch(text) else ""
 
 
 def _lawful_validity(valid_from: date, valid_until: date | None) -> bool:
