@@ -67,6 +67,22 @@ def loadtest(
             console.print(f"chart: {chart}")
 
 
+def purge_media() -> None:
+    """Delete recordings decided more than security.media_retention_days ago (run daily: cron, systemd timer)."""
+    from datetime import UTC, datetime
+
+    from pensioncert.jobs.retention import purge_expired_media
+    from pensioncert.settings import get_settings
+    from pensioncert.storage.db import get_database
+    from pensioncert.storage.media_store import media_store_from_settings
+
+    days = get_settings().security.media_retention_days
+    with get_database().session() as session:
+        purged = purge_expired_media(session, media_store_from_settings(), datetime.now(UTC), days)
+    console.print(f"{purged} recording(s) older than {days} days after their decision deleted")
+
+
 def register(app: typer.Typer) -> None:
     app.command("worker")(worker)
     app.command("loadtest")(loadtest)
+    app.command("purge-media")(purge_media)
