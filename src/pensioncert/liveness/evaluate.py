@@ -24,7 +24,7 @@ from pensioncert.liveness.analyse import LivenessVerdict, analyse_recording
 from pensioncert.liveness.challenges import ACTIONS, Challenge, ChallengeKind, parse_challenge
 from pensioncert.media.decode import MediaError
 
-DEFAULT_PHOTOS = ("grace_hopper", "astronaut", "ocv_smiling_man", "ocv_glasses_man_1")
+DEFAULT_PHOTOS = ("grace_hopper", "astronaut")  # the synth's clean portraits; more with --photos
 SYNTH_ATTACKS = ("still_photo", "moved_photo", "screen_replay", "wrong_digits", "silent", "two_faces",
                  "face_swap", "looping", "frozen", "truncated", "corrupt")
 OWN_ATTACKS = ("stale_actions", "dubbed_photo", "photo_head_actions", "zh_wrong_count", "zh_dubbed_photo")
