@@ -267,7 +267,8 @@ def _address(img: np.ndarray, layout: parse.Layout, frame: CardFrame | None) -> 
     parts = [parse.strip_label(start.text, parse.FRONT_LABELS["address"])] + [ln.text for ln in found[1:]]
     if frame is not None and len(found) < L.ADDRESS_MAX_LINES:
         end = frame.to_card(edge_mid(found[-1].boxes[-1].points, layout.angle, left=False))[0, 0]
-        if end > L.VALUE_X + L.ADDRESS_FULL_LINE_MM:
+        full = end > L.VALUE_X + L.ADDRESS_FULL_LINE_MM or len(found[-1].text) >= L.ADDRESS_LINE_CHARS
+        if full:
             parts.append(_probe_address_line(img, frame, len(found)))
     address = parse.clean_address("".join(parts))
     return address if len(address) >= 4 else None
@@ -277,13 +278,35 @@ _ADDRESS_TEXT = re.compile(r"[0-9A-Za-z\u4e00-\u9fff\-]{1,11}")
 
 
 def _probe_address_line(img: np.ndarray, frame: CardFrame, index: int) -> str:
-    """Recognise address line ``index`` (0-based) where it must be; "" unless read with confidence >= 0.9."""
+    """Recognise address line ``index`` (0-based) where it must be; "" unless confidently read.
+
+    The crop is narrowed to its dark ink first: a lone character in a wide blank
+    strip is read with little confidence, alone it is read like any other.
+    """
     y = L.FRONT_LABELS["address"].y + index * L.ADDRESS_LINE_PITCH
     region = L.Box(L.VALUE_X - 0.8, y - 0.9, L.ADDRESS_FULL_LINE_MM + 4.0, L.TEXT_H + 1.8)
     crop = crop_card_region(img, frame, region, max(frame.px_per_mm, 8.0))
-    (text, score), *_ = ocr.recognise([crop], classify=False)
+    gray = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
+    dark = gray < 0.6 * float(np.median(gray))
+    # the band of ink rows nearest the expected line centre (the line above may peek in)
+    rows = np.flatnonzero(dark.sum(axis=1) >= 2)
+    if rows.size == 0:
+        return ""
+    bands = np.split(rows, np.flatnonzero(np.diff(rows) > 1) + 1)
+    centre = gray.shape[0] / 2
+    band = min(bands, key=lambda b: 0.0 if b[0] <= centre <= b[-1] else min(abs(b[0] - centre), abs(b[-1] - centre)))
+    if band.size < gray.shape[0] // 4:
+        return ""
+    pad = max(2, band.size // 4)
+    top, bottom = max(0, band[0] - pad), band[-1] + pad + 1
+    ink = np.flatnonzero(dark[band[0] : band[-1] + 1].sum(axis=0) >= 2)
+    if ink.size == 0:
+        return ""
+    pad = band.size // 2
+    tight = np.ascontiguousarray(crop[top:bottom, max(0, ink[0] - pad) : ink[-1] + pad + 1])
+    (text, score), *_ = ocr.recognise([tight], classify=False)
     text = parse.clean_address(text)
-    return text if score >= 0.9 and _ADDRESS_TEXT.fullmatch(text) else ""
+    return text if score >= 0.8 and _ADDRESS_TEXT.fullmatch(text) else ""
 
 
 def _lawful_validity(valid_from: date, valid_until: date | None) -> bool:
