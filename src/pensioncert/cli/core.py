@@ -190,6 +190,9 @@ def demo(
 ) -> None:
     """Create a demo database with retirees in every state, then serve it."""
     os.environ.setdefault("PENSIONCERT_DATA_DIR", str(data_dir))
+    # Demo retirees have no registry photo: the first certification enrols the face and goes to
+    # manual review (never a silent pass), so the flows can be tried with any webcam.
+    os.environ.setdefault("PENSIONCERT_FLOW__ENROLL_REFERENCE_ON_FIRST_CERTIFICATION", "true")
     from pensioncert.settings import get_settings
 
     get_settings.cache_clear()
