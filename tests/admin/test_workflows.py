@@ -10,10 +10,11 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from pensioncert.admin import offline, passive, review, suspensions, tables
+from pensioncert.admin import offline, passive, review, suspensions
 from pensioncert.admin.dashboard import figures
 from pensioncert.certification.demo_data import demo_id_number
 from pensioncert.domain.eligibility import resumption_on_certification
+from pensioncert.registry import tables
 from pensioncert.storage.db import Database
 from pensioncert.storage.models import CertificationRecord, Notification, Retiree
 from tests.admin.conftest import TEST_PROTECTOR, seed

@@ -14,11 +14,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pensioncert.admin.models import PassiveEvidenceType
-from pensioncert.admin.tables import TableFileError, parse_day, read_table
 from pensioncert.certification.service import eligibility_for
 from pensioncert.domain.eligibility import DecisionCode, names_match
 from pensioncert.domain.idnumber import InvalidIdNumber, parse_id_number
 from pensioncert.registry.importer import RowError
+from pensioncert.registry.tables import TableFileError, parse_day, read_table
 from pensioncert.storage.crypto import Protector
 from pensioncert.storage.repository import find_retiree, notify, record_certification
 

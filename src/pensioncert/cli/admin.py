@@ -97,7 +97,8 @@ def export_suspensions(
     resumptions: Annotated[bool, typer.Option("--resumptions", help="Resumptions with back pay instead")] = False,
 ) -> None:
     """The suspension list (full ID numbers) for the payment system; audited."""
-    from pensioncert.admin import suspensions, tables
+    from pensioncert.admin import suspensions
+    from pensioncert.registry import tables
     from pensioncert.storage.crypto import protector_from_settings
     from pensioncert.storage.db import get_database
     from pensioncert.storage.repository import audit

@@ -7,16 +7,12 @@ either applied or not at all, and re-importing the same file changes nothing.
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from pathlib import Path
-from typing import Any
+from datetime import date
 
 from pensioncert.domain.eligibility import PensionType, RegistryStatus
 from pensioncert.domain.idnumber import InvalidIdNumber, parse_id_number
+from pensioncert.registry.tables import TableFileError, parse_day, read_table
 from pensioncert.storage.crypto import Protector
 from pensioncert.storage.db import Database
 from pensioncert.storage.repository import RetireeInput, upsert_retiree
@@ -49,13 +45,7 @@ TRUE_WORDS = {"是", "y", "yes", "true", "1", "本地"}
 FALSE_WORDS = {"否", "n", "no", "false", "0", "异地"}
 
 
-class RegistryFileError(ValueError):
-    """The file as a whole cannot be read (``code`` is a message code)."""
-
-    def __init__(self, code: str, **params: Any) -> None:
-        super().__init__(code)
-        self.code = code
-        self.params = params
+RegistryFileError = TableFileError  # the file as a whole cannot be read
 
 
 @dataclass(frozen=True)
@@ -77,50 +67,6 @@ class ImportReport:
     @property
     def applied(self) -> int:
         return self.created + self.updated
-
-
-def _decode(raw: bytes) -> str:
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return raw.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise RegistryFileError("registry.bad_encoding")
-
-
-def _csv_rows(raw: bytes) -> Iterator[tuple[int, list[str]]]:
-    reader = csv.reader(io.StringIO(_decode(raw)))
-    for row in reader:
-        yield reader.line_num, [cell.strip() for cell in row]
-
-
-def _xlsx_rows(raw: bytes) -> Iterator[tuple[int, list[str]]]:
-    from openpyxl import load_workbook
-
-    try:
-        workbook = load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
-    except Exception as failure:  # openpyxl raises many types for a broken file
-        raise RegistryFileError("registry.bad_xlsx") from failure
-    sheet = workbook.worksheets[0]
-    for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
-        yield number, ["" if cell is None else _cell_text(cell) for cell in row]
-
-
-def _cell_text(cell: object) -> str:
-    if isinstance(cell, datetime):
-        return cell.date().isoformat()
-    if isinstance(cell, date):
-        return cell.isoformat()
-    if isinstance(cell, float) and cell.is_integer():
-        return str(int(cell))
-    return str(cell).strip()
-
-
-def _parse_date(text: str) -> date:
-    cleaned = text.strip().replace("/", "-").replace(".", "-").replace("年", "-").replace("月", "-").rstrip("日")
-    if len(cleaned) == 8 and cleaned.isdigit():
-        cleaned = f"{cleaned[:4]}-{cleaned[4:6]}-{cleaned[6:]}"
-    return date.fromisoformat("-".join(part.zfill(2) for part in cleaned.split("-")))
 
 
 def _validate(line: int, record: dict[str, str], today: date) -> RetireeInput | RowError:
@@ -147,7 +93,7 @@ def _validate(line: int, record: dict[str, str], today: date) -> RetireeInput | 
             dates[column] = None
             continue
         try:
-            dates[column] = _parse_date(text)
+            dates[column] = parse_day(text)
         except ValueError:
             return RowError(line, "registry.bad_date", column, text)
         if dates[column] > today:  # type: ignore[operator]
@@ -172,15 +118,7 @@ def _validate(line: int, record: dict[str, str], today: date) -> RetireeInput | 
 
 def parse_registry(raw: bytes, filename: str, today: date) -> tuple[list[RetireeInput], list[RowError], int]:
     """Validate a registry file: the good rows, the row errors and the number of data rows."""
-    if not raw:
-        raise RegistryFileError("registry.empty_file")
-    suffix = Path(filename).suffix.lower()
-    if suffix == ".xlsx":
-        rows = _xlsx_rows(raw)
-    elif suffix in (".csv", ".txt"):
-        rows = _csv_rows(raw)
-    else:
-        raise RegistryFileError("registry.bad_file_type", suffix=suffix or "?")
+    rows = iter(read_table(raw, filename))
     try:
         _, header = next(rows)
     except StopIteration as empty:

@@ -7,12 +7,13 @@ from typing import Annotated
 
 from fastapi import Depends, Request, Response
 
-from pensioncert.admin import suspensions, tables
+from pensioncert.admin import suspensions
 from pensioncert.admin.guard import Staff, require
 from pensioncert.admin.roles import Permission
 from pensioncert.admin.views.common import Protect, Today, admin_router
 from pensioncert.admin.web import NotFound, redirect, render
 from pensioncert.jobs.overdue import suspend_overdue
+from pensioncert.registry import tables
 from pensioncert.settings import get_settings
 from pensioncert.storage.crypto import Protector
 

@@ -1,4 +1,7 @@
-"""Reading and writing the spreadsheets staff exchange with other systems (CSV UTF-8/GBK, XLSX)."""
+"""Reading and writing the spreadsheets the agency exchanges with other systems (CSV UTF-8/GBK, XLSX).
+
+One reader serves the registry import and the passive-evidence import; one writer the exports.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +16,8 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 class TableFileError(ValueError):
+    """A table file that cannot be read as a whole (``code`` is a message code)."""
+
     def __init__(self, code: str, **params: Any) -> None:
         super().__init__(code)
         self.code = code
