@@ -60,7 +60,7 @@ def test_planarity_tells_a_turning_head_from_a_tilted_print(seed: int) -> None:
     pts[:, 2] = -40 * np.exp(-(pts[:, 0] ** 2 + pts[:, 1] ** 2) / 1500)  # a nose-like bump: depth
     flat = pts.copy()
     flat[:, 2] = 0.0
-    yaws = 25 * np.sin(np.linspace(0, np.pi, 20))
+    yaws = 45 * np.sin(np.linspace(0, np.pi, 20))  # a print tilted well back, a head turned well away
     iod = np.full(20, 60.0)
     results = {}
     for name, cloud in (("head", pts), ("print", flat)):

@@ -219,4 +219,8 @@ def _face_match(frames: NDArray[np.uint8], present: NDArray[np.bool_],
             ref = bio.face_embedding(sample[len(sample) // 2])
         except bio.FaceEngineError:
             return None, chosen
-    return bio.decide_video(ref, sample), chosen
+    from pensioncert.settings import get_settings
+
+    face = get_settings().face
+    face = face.model_copy(update={"video_segments": min(face.video_segments, cfg.match_segments)})
+    return bio.decide_video(ref, sample, settings=face), chosen
