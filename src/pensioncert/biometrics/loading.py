@@ -9,9 +9,14 @@ import numpy as np
 
 from pensioncert.biometrics.errors import ImageUnreadable, ImageUnsuitable
 from pensioncert.biometrics.results import RGBImage
+from pensioncert.media.images import ImageRejected, decode_image_bgr
+from pensioncert.settings import get_settings
 
 MIN_SIDE_PX = 32  # below this no detector finds a face; reject early with a clear code
-MAX_PIXELS = 40_000_000  # a decompression bomb guard well above any phone camera
+
+
+def _max_pixels() -> int:
+    return get_settings().upload.max_image_pixels
 
 
 def load_image(source: str | Path | bytes | np.ndarray) -> RGBImage:
@@ -31,11 +36,12 @@ def load_image(source: str | Path | bytes | np.ndarray) -> RGBImage:
             data = path.read_bytes()
         except OSError as error:
             raise ImageUnreadable(f"cannot read {path.name}: {error.strerror}") from error
-    if not data:
-        raise ImageUnreadable("empty image")
-    decoded = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
-    if decoded is None:
-        raise ImageUnreadable("not a decodable image")
+    try:
+        decoded = decode_image_bgr(data, _max_pixels())
+    except ImageRejected as rejected:
+        if rejected.code == "media.image_too_large":
+            raise ImageUnsuitable(str(rejected)) from rejected
+        raise ImageUnreadable(str(rejected)) from rejected
     return _validate(np.asarray(cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB), dtype=np.uint8))
 
 
@@ -56,6 +62,6 @@ def _validate(image: RGBImage) -> RGBImage:
     height, width = image.shape[:2]
     if min(height, width) < MIN_SIDE_PX:
         raise ImageUnsuitable(f"image is {width}×{height}, smaller than {MIN_SIDE_PX} px")
-    if height * width > MAX_PIXELS:
-        raise ImageUnsuitable(f"image is {width}×{height}, larger than {MAX_PIXELS} pixels")
+    if height * width > _max_pixels():
+        raise ImageUnsuitable(f"image is {width}×{height}, larger than {_max_pixels()} pixels")
     return image
