@@ -167,6 +167,9 @@ class UploadSettings(BaseModel):
 
     max_video_bytes: int = 25 * 1024 * 1024
     max_image_bytes: int = 8 * 1024 * 1024
+    # Decoded size limit checked from the header before decoding (decompression bombs).
+    # 50 MP is above any phone's default photo mode (12-50 MP) and costs at most 150 MB decoded.
+    max_image_pixels: int = 50_000_000
     max_video_seconds: float = 20.0
 
 
