@@ -185,3 +185,17 @@ def test_scanned_id_card_fills_the_identity_and_its_portrait_is_the_reference(ap
     refused = api.client.post(f"/api/v1/sessions/{api.session()}/id-card",
                               files={"front": ("x.jpg", b"GIF89a not a card", "image/jpeg")})
     assert_error(refused, 415, "upload.unsupported_type")
+
+
+def test_id_card_decompression_bomb_is_refused_before_decoding(api: Api) -> None:
+    from tests.media.test_images import png_declaring
+
+    session_id = api.session("wechat")
+    bomb = api.client.post(f"/api/v1/sessions/{session_id}/id-card",
+                           files={"front": ("front.png", png_declaring(20_000, 20_000), "image/png")})
+    assert_error(bomb, 413, "media.image_too_large")
+    broken = api.client.post(f"/api/v1/sessions/{session_id}/id-card",
+                             files={"front": ("front.png", png_declaring(800, 500)[:60], "image/png")})
+    assert_error(broken, 422, "media.image_unreadable")
+    # Nothing was recorded: the session can still scan a card or be identified.
+    assert api.identify(session_id, support.IN_WINDOW_NO_PHOTO).status_code == 200

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from typing import Annotated
 
+import numpy as np
 from fastapi import APIRouter, File, UploadFile, status
 
 from pensioncert.api.deps import ClientIp, DbSession, ProtectorDep, SettingsDep, StoreDep, Today
@@ -21,6 +22,7 @@ from pensioncert.api.schemas import (
 )
 from pensioncert.api.uploads import read_limited
 from pensioncert.certification import flow
+from pensioncert.settings import Settings
 from pensioncert.storage.models import CertSession
 
 router = APIRouter(prefix="/api/v1/sessions", tags=["sessions"], responses={
@@ -96,11 +98,11 @@ def read_id_card(
         raise flow.FlowError("flow.already_identified", 409)
     front_bytes = read_limited(front, settings.upload.max_image_bytes, kind="image")
     back_bytes = read_limited(back, settings.upload.max_image_bytes, kind="image") if back is not None else None
-    front_reading = read_id_card(front_bytes, "front", today=today)
+    front_reading = read_id_card(_decode_photo(front_bytes, settings), "front", today=today)
     problems = list(front_reading.problems)
     fields = dict(front_reading.fields)
     if back_bytes is not None:
-        back_reading = read_id_card(back_bytes, "back", today=today)
+        back_reading = read_id_card(_decode_photo(back_bytes, settings), "back", today=today)
         fields |= back_reading.fields
         problems = cross_check(front_reading, back_reading, today=today)
     elif front_reading.side != "front":
@@ -114,6 +116,16 @@ def read_id_card(
         problems=[_problem(code) for code in outcome.problems],
         portrait_found=outcome.has_portrait,
     )
+
+
+def _decode_photo(data: bytes, settings: Settings) -> np.ndarray:
+    """Decode a card photo, refusing decompression bombs from the header before any pixel is decoded."""
+    from pensioncert.media.images import ImageRejected, decode_image_bgr
+
+    try:
+        return decode_image_bgr(data, settings.upload.max_image_pixels)
+    except ImageRejected as rejected:
+        raise flow.FlowError(rejected.code, 413 if rejected.code == "media.image_too_large" else 422) from rejected
 
 
 def _problem(code: str) -> Message:
