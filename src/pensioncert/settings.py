@@ -182,6 +182,7 @@ class SecuritySettings(BaseModel):
     lookup_key: str = "development-lookup-key"
     session_secret: str = "development-session-secret"
     media_retention_days: int = 30
+    retention_sweep_hours: float = 6.0  # how often the API process runs the purge
     # Abuse controls (pensioncert.api.protection; docs/security.md). Counters are per fixed window,
     # in Redis when jobs.backend is "redis" (shared by API replicas), else in the API process.
     # Per IP: generous, since a community workstation or a carrier NAT puts many people behind one address.

@@ -4,7 +4,8 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pensioncert.jobs.retention import purge_expired_media
+from pensioncert.certification.models import SessionMedia
+from pensioncert.jobs.retention import RetentionTimer, purge_expired_media
 from pensioncert.storage.crypto import Protector
 from pensioncert.storage.db import Database
 from pensioncert.storage.media_store import MediaStore
@@ -41,3 +42,39 @@ def test_only_old_decided_media_is_purged(database: Database, protector: Protect
     assert store.get(recent) == b"video"
     with database.session() as session:
         assert purge_expired_media(session, store, NOW, retention_days=30) == 0
+
+
+def test_session_media_past_retention_is_purged(database: Database, protector: Protector, tmp_path: Path) -> None:
+    store = MediaStore(tmp_path / "media", protector)
+    with database.session() as session:
+        session.add(CertSession(id="s1", channel="wechat"))
+        session.flush()
+        old_key, new_key = store.put(b"portrait", "portraits"), store.put(b"frame", "frames")
+        session.add(SessionMedia(session_id="s1", kind="id_card_portrait", media_key=old_key,
+                                 created_at=NOW - timedelta(days=31)))
+        session.add(SessionMedia(session_id="s1", kind="best_frame", media_key=new_key,
+                                 created_at=NOW - timedelta(days=1)))
+    with database.session() as session:
+        assert purge_expired_media(session, store, NOW, retention_days=30) == 1
+    with database.session() as session:
+        assert session.scalars(select(SessionMedia.kind)).all() == ["best_frame"]
+    assert not (tmp_path / "media" / old_key).exists() and store.get(new_key) == b"frame"
+
+
+def test_retention_timer_runs_and_survives_a_failure() -> None:
+    import threading
+
+    calls: list[int] = []
+    done = threading.Event()
+
+    def flaky() -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("database briefly unavailable")
+        done.set()
+
+    timer = RetentionTimer(flaky, timedelta(milliseconds=10))
+    timer.start()
+    assert done.wait(10)
+    timer.stop()
+    assert len(calls) >= 2

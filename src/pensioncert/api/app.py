@@ -7,6 +7,7 @@ import logging
 import random
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI
 
@@ -36,16 +37,21 @@ def create_app(queue: JobQueue | None = None, challenge_rng: random.Random | Non
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from pensioncert.jobs.retention import RetentionTimer, purge_now
         from pensioncert.jobs.verification import recover
+        from pensioncert.settings import get_settings
         from pensioncert.storage.db import get_database
 
         get_database()  # migrate before the first request
         app.state.job_queue = queue or make_queue()
         for job_id in recover():
             app.state.job_queue.enqueue(job_id)
+        retention = RetentionTimer(purge_now, timedelta(hours=get_settings().security.retention_sweep_hours))
+        retention.start()
         try:
             yield
         finally:
+            retention.stop()
             app.state.job_queue.shutdown(wait=True)
 
     app = FastAPI(title="pensioncert", version=__version__, description=DESCRIPTION, lifespan=lifespan)

@@ -68,18 +68,12 @@ def loadtest(
 
 
 def purge_media() -> None:
-    """Delete recordings decided more than security.media_retention_days ago (run daily: cron, systemd timer)."""
-    from datetime import UTC, datetime
-
-    from pensioncert.jobs.retention import purge_expired_media
+    """Delete biometric media past security.media_retention_days (the API also does this periodically)."""
+    from pensioncert.jobs.retention import purge_now
     from pensioncert.settings import get_settings
-    from pensioncert.storage.db import get_database
-    from pensioncert.storage.media_store import media_store_from_settings
 
-    days = get_settings().security.media_retention_days
-    with get_database().session() as session:
-        purged = purge_expired_media(session, media_store_from_settings(), datetime.now(UTC), days)
-    console.print(f"{purged} recording(s) older than {days} days after their decision deleted")
+    purged = purge_now()
+    console.print(f"{purged} media item(s) older than {get_settings().security.media_retention_days} days deleted")
 
 
 def register(app: typer.Typer) -> None:

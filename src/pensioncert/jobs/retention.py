@@ -1,24 +1,33 @@
 """Retention: raw biometric media is kept for the minimum time.
 
-Recordings and frames are deleted once their job is decided and the retention
-period (settings.security.media_retention_days) has passed; the decision, its
-reasons and the audit trail stay.
+Recordings are deleted once their job is decided and the retention period
+(settings.security.media_retention_days) has passed; ID-card portraits and best
+frames of sessions older than that go too (a portrait adopted as the registry
+reference lives on, encrypted, in the retiree row). The decision, its reasons
+and the audit trail stay. The API process runs the purge periodically
+(``RetentionTimer``); ``pensioncert purge-media`` runs it once (cron).
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import logging
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from pensioncert.certification.models import SessionMedia
 from pensioncert.storage.media_store import MediaStore
 from pensioncert.storage.models import VerificationJob
 from pensioncert.storage.repository import audit
 
+log = logging.getLogger(__name__)
+
 
 def purge_expired_media(session: Session, store: MediaStore, now: datetime, retention_days: int) -> int:
-    """Delete the media of jobs decided more than ``retention_days`` ago; return how many."""
+    """Delete recordings and session media past retention; return how many items were deleted."""
     cutoff = now - timedelta(days=retention_days)
     jobs = session.scalars(
         select(VerificationJob).where(
@@ -28,14 +37,54 @@ def purge_expired_media(session: Session, store: MediaStore, now: datetime, rete
             VerificationJob.media_deleted_at.is_(None),
         )
     )
-    purged = 0
+    recordings = 0
     for job in jobs:
         assert job.media_path is not None
         store.delete(job.media_path)
         job.media_path = None
         job.media_deleted_at = now
-        purged += 1
-    if purged:
+        recordings += 1
+    session_media = 0
+    for item in session.scalars(select(SessionMedia).where(SessionMedia.created_at <= cutoff)):
+        store.delete(item.media_key)
+        session.delete(item)
+        session_media += 1
+    if recordings or session_media:
         audit(session, actor="system", role="system", action="purge_media",
-              detail={"jobs": purged, "cutoff": cutoff.isoformat()})
-    return purged
+              detail={"jobs": recordings, "session_media": session_media, "cutoff": cutoff.isoformat()})
+    return recordings + session_media
+
+
+class RetentionTimer:
+    """Runs the purge in a daemon thread every ``interval`` (first run at start)."""
+
+    def __init__(self, run_once: Callable[[], object], interval: timedelta) -> None:
+        self._run_once = run_once
+        self._interval = interval.total_seconds()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="retention", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._run_once()
+            except Exception:  # a failed purge is retried next interval; it must not kill the API
+                log.exception("media retention purge failed")
+            self._stop.wait(self._interval)
+
+
+def purge_now() -> int:
+    """One purge with the configured store, database and retention period."""
+    from pensioncert.settings import get_settings
+    from pensioncert.storage.db import get_database
+    from pensioncert.storage.media_store import media_store_from_settings
+
+    days = get_settings().security.media_retention_days
+    with get_database().session() as session:
+        return purge_expired_media(session, media_store_from_settings(), datetime.now(UTC), days)
