@@ -17,6 +17,7 @@ from pensioncert.certification.service import eligibility_for
 from pensioncert.domain.cycle import CycleStatus, next_window_after_certification
 from pensioncert.domain.eligibility import names_match
 from pensioncert.domain.idnumber import InvalidIdNumber, parse_id_number
+from pensioncert.errors import CodedError
 from pensioncert.settings import get_settings
 from pensioncert.storage.crypto import Protector
 from pensioncert.storage.models import CertificationRecord, Retiree
@@ -25,13 +26,11 @@ from pensioncert.storage.repository import find_retiree, notify, record_certific
 CHANNELS = ("window", "community", "terminal", "home_visit")
 
 
-class OfflineError(ValueError):
+class OfflineError(CodedError, ValueError):
     """Refused; ``code`` and ``params`` make the message shown to the operator."""
 
     def __init__(self, code: str, **params: Any) -> None:
-        super().__init__(code)
-        self.code = code
-        self.params = params
+        super().__init__(code=code, **params)
 
 
 @dataclass(frozen=True)

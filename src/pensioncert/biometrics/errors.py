@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
+from pensioncert.errors import CodedError
 
-class FaceEngineError(Exception):
+
+class FaceEngineError(CodedError):
     """Base class: ``code`` is a stable message code that APIs return and users read."""
 
     code = "face.error"
-
-    def __init__(self, detail: str = "", code: str | None = None) -> None:
-        if code is not None:
-            self.code = code
-        super().__init__(f"{self.code}: {detail}" if detail else self.code)
-        self.detail = detail
 
 
 class ImageUnreadable(FaceEngineError):

@@ -21,6 +21,7 @@ from pensioncert.certification.models import SessionMedia
 from pensioncert.certification.service import eligibility_for
 from pensioncert.domain.eligibility import Decision, DecisionCode, names_match
 from pensioncert.domain.idnumber import InvalidIdNumber, parse_id_number
+from pensioncert.errors import CodedError
 from pensioncert.liveness import challenges as rules
 from pensioncert.settings import Settings, get_settings
 from pensioncert.storage.crypto import Protector
@@ -48,14 +49,12 @@ PASSED, FAILED, REVIEW = "passed", "failed", "review"
 _IDENTIFIABLE = (STARTED, IDENTIFIED, INELIGIBLE)
 
 
-class FlowError(Exception):
+class FlowError(CodedError):
     """A step that is not allowed now; ``code`` is a message code the API returns with both texts."""
 
     def __init__(self, code: str, status: int = 400, **params: Any) -> None:
-        super().__init__(code)
-        self.code = code
+        super().__init__(code=code, **params)
         self.status = status
-        self.params = params
 
 
 def utcnow() -> datetime:

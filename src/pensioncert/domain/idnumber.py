@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
+from pensioncert.errors import CodedError
+
 CHECK_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARACTERS = "10X98765432"
 
@@ -21,12 +23,11 @@ _SEPARATORS = re.compile(r"[\s\-]")
 _FULLWIDTH = str.maketrans("０１２３４５６７８９ＸｘＸ", "0123456789XXX")
 
 
-class InvalidIdNumber(ValueError):
+class InvalidIdNumber(CodedError, ValueError):
     """An ID number that cannot be accepted; ``code`` is a message code (``id.*``)."""
 
     def __init__(self, code: str, detail: str = "") -> None:
-        super().__init__(detail or code)
-        self.code = code
+        super().__init__(detail, code=code)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from pensioncert.errors import CodedError
+
 ACTIONS = ("blink", "open_mouth", "turn_left", "turn_right", "nod")
 LANGUAGES = ("en", "zh")
 
@@ -53,13 +55,10 @@ class Challenge:
         return "actions:" + ",".join(self.actions)
 
 
-class ChallengeError(Exception):
+class ChallengeError(CodedError):
     """A challenge that must not be answered; ``code`` is a message code in liveness.toml."""
 
     code = "liveness.challenge_invalid"
-
-    def __init__(self, detail: str = "") -> None:
-        super().__init__(detail or self.code)
 
 
 class ChallengeUsed(ChallengeError):

@@ -17,6 +17,7 @@ from pathlib import Path
 import av
 import numpy as np
 
+from pensioncert.errors import CodedError
 from pensioncert.settings import Settings, get_settings
 
 AUDIO_RATE = 16_000  # what the speech checks (pocketsphinx en-us model) expect
@@ -24,14 +25,10 @@ VIDEO_CODECS = frozenset({"vp8", "vp9", "h264", "libvpx", "libvpx-vp9", "libdav1
 AUDIO_CODECS = frozenset({"opus", "libopus", "aac", "vorbis", "mp3", "pcm_s16le", "pcm_f32le"})
 
 
-class MediaError(Exception):
+class MediaError(CodedError):
     """An upload we refuse; ``code`` is stable API (media.toml)."""
 
     code = "media.invalid"
-
-    def __init__(self, detail: str = "") -> None:
-        super().__init__(detail or self.code)
-        self.detail = detail
 
 
 class EmptyUpload(MediaError):

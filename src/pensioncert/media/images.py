@@ -14,13 +14,14 @@ import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from pensioncert.errors import CodedError
 
-class ImageRejected(ValueError):
+
+class ImageRejected(CodedError, ValueError):
     """An image we refuse to decode; ``code`` is a message code (``media.*``)."""
 
     def __init__(self, code: str, detail: str = "") -> None:
-        super().__init__(detail or code)
-        self.code = code
+        super().__init__(detail, code=code)
 
 
 def image_dimensions(data: bytes) -> tuple[int, int]:

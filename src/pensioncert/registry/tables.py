@@ -12,16 +12,16 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from pensioncert.errors import CodedError
+
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-class TableFileError(ValueError):
+class TableFileError(CodedError, ValueError):
     """A table file that cannot be read as a whole (``code`` is a message code)."""
 
     def __init__(self, code: str, **params: Any) -> None:
-        super().__init__(code)
-        self.code = code
-        self.params = params
+        super().__init__(code=code, **params)
 
 
 def _cell_text(cell: object) -> str:
