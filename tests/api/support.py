@@ -182,8 +182,6 @@ def digits_clip(planned: Planned) -> ClipFiles:
 
 def id_card_jpegs(name: str, number: str) -> tuple[bytes, bytes]:
     """Front and back photos of a generated ID card for this person, the subject's face as its portrait."""
-    from unittest import mock
-
     from pensioncert.documents import cardgen
     from pensioncert.domain.idnumber import parse_id_number
     from pensioncert.synth import load_photo
@@ -194,9 +192,6 @@ def id_card_jpegs(name: str, number: str) -> tuple[bytes, bytes]:
         address="深圳市罗湖区东门中路1024号园岭新村3栋502", id_number=number,
         authority="深圳市公安局罗湖分局", valid_from=date(2012, 5, 14), valid_until=None,
     )
-    portrait = cardgen._head_and_shoulders(load_photo(SUBJECT))
-    # Test data only: the card generator draws one of the sample faces; this card shows the subject's.
-    with mock.patch.object(cardgen, "_portrait_sources", lambda: (portrait,)):
-        front = cardgen.generate_card(11, "front", identity=identity)
+    front = cardgen.generate_card(11, "front", identity=identity, portrait=load_photo(SUBJECT))
     back = cardgen.generate_card(11, "back", identity=identity)
     return front.jpeg(), back.jpeg()

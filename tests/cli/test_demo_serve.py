@@ -36,6 +36,8 @@ def test_demo_command_serves_demo_data(tmp_path: Path) -> None:
         page = httpx.get(f"http://127.0.0.1:{port}/", timeout=5)
         assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
         assert (tmp_path / "demo" / "pensioncert.sqlite3").exists()
+        cards = sorted((tmp_path / "demo" / "demo-cards").glob("*.jpg"))
+        assert len(cards) == 20 and cards[0].stat().st_size > 10_000
     finally:
         process.terminate()
         output = process.communicate(timeout=30)[0]

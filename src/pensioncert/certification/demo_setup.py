@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 from pensioncert.admin.demo import ensure_demo_staff
 from pensioncert.certification.demo_data import demo_retirees
@@ -30,3 +31,30 @@ def load_demo(today: date) -> list[tuple[str, str, str]]:
             decision = eligibility_for(find_retiree(session, protector, row.id_number), today)
             summary.append((row.name, row.id_number, decision.code.value))
     return summary
+
+
+def write_demo_cards(out_dir: Path, today: date, portrait: Path | None = None) -> list[Path]:
+    """Photos of the demo retirees' ID cards (front and back) for trying the WeChat and city-app scans.
+
+    With ``portrait`` (a photo of whoever will stand in front of the webcam) the card's
+    portrait is that face, so the face comparison of the WeChat flow can pass; otherwise a
+    sample face is printed and only a matching face (e.g. the synthetic subject) passes.
+    """
+    from pensioncert.documents import cardgen
+    from pensioncert.synth import load_photo
+
+    photo = load_photo(portrait) if portrait is not None else None
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    for seed, row in enumerate(demo_retirees(today)):
+        identity = cardgen.Identity(
+            name=row.name, sex="male" if row.sex == "male" else "female", ethnicity="汉",
+            birth_date=row.birth_date, address=f"深圳市{row.district or '福田区'}福华路{100 + seed}号",
+            id_number=row.id_number, authority="深圳市公安局", valid_from=date(2015, 6, 1), valid_until=None,
+        )
+        for side in ("front", "back"):
+            card = cardgen.generate_card(seed, side, identity=identity, portrait=photo)
+            path = out_dir / f"{row.id_number}-{side}.jpg"
+            path.write_bytes(card.jpeg())
+            written.append(path)
+    return written

@@ -187,6 +187,9 @@ def demo(
     port: Annotated[int, typer.Option("--port")] = 8000,
     data_dir: Annotated[Path, typer.Option("--data-dir")] = Path("var/demo"),
     no_serve: Annotated[bool, typer.Option("--no-serve", help="Only create the demo data.")] = False,
+    card_portrait: Annotated[
+        Path | None, typer.Option("--card-portrait", help="Your photo, printed on the demo ID cards.")
+    ] = None,
 ) -> None:
     """Create a demo database with retirees in every state, then serve it."""
     os.environ.setdefault("PENSIONCERT_DATA_DIR", str(data_dir))
@@ -196,13 +199,16 @@ def demo(
     from pensioncert.settings import get_settings
 
     get_settings.cache_clear()
-    from pensioncert.certification.demo_setup import load_demo
+    from pensioncert.certification.demo_setup import load_demo, write_demo_cards
 
     summary = load_demo(date.today())
+    cards = write_demo_cards(data_dir / "demo-cards", date.today(), card_portrait)
     table = Table("name", "ID number", "what the demo shows", title="Demo retirees")
     for name, number, case in summary:
         table.add_row(name, number, case)
     console.print(table)
+    console.print(f"ID-card photos of the demo retirees for the WeChat / city-app scans: {cards[0].parent}/")
+    console.print("Back office: /admin/  (reviewer / demo-reviewer-pass; see docs/admin.md)")
     if not no_serve:
         serve(host=host, port=port)
 

@@ -272,8 +272,9 @@ def _head_and_shoulders(rgb: np.ndarray) -> np.ndarray:
     return rgb[y0 : y0 + ch, x0 : x0 + cw].copy()
 
 
-def render_side(identity: Identity, side: Side, rng: np.random.Generator) -> np.ndarray:
-    """The flat card side as an RGB array, 10 px per mm."""
+def render_side(identity: Identity, side: Side, rng: np.random.Generator,
+                portrait: np.ndarray | None = None) -> np.ndarray:
+    """The flat card side as an RGB array, 10 px per mm; ``portrait`` (RGB photo) replaces the sample faces."""
     img = Image.fromarray(_background(rng, side))
     draw = ImageDraw.Draw(img)
     label = _font(_CJK_SANS, _px(3.2))
@@ -301,7 +302,7 @@ def render_side(identity: Identity, side: Side, rng: np.random.Generator) -> np.
             _text(draw, L.VALUE_X, line_y, identity.address[i : i + chars], address_font, VALUE_RGB)
         digits = _font(_DIGITS, _px(4.6))
         _text(draw, L.ID_NUMBER_BOX.x, L.ID_NUMBER_BOX.y, identity.id_number, digits, VALUE_RGB, spacing_mm=0.05)
-        portrait_sources = _portrait_sources()
+        portrait_sources = (_head_and_shoulders(portrait),) if portrait is not None else _portrait_sources()
         face = portrait_sources[int(rng.integers(len(portrait_sources)))]
         if rng.random() < 0.5:
             face = face[:, ::-1]
@@ -435,12 +436,13 @@ def photograph(card_rgba: np.ndarray, d: Distortion, rng: np.random.Generator) -
 
 
 def generate_card(seed: int, side: Side, distorted: bool = False, distortion: Distortion | None = None,
-                  identity: Identity | None = None, today: date | None = None) -> GeneratedCard:
-    """One side of one card, reproducible from ``seed``."""
+                  identity: Identity | None = None, today: date | None = None,
+                  portrait: np.ndarray | None = None) -> GeneratedCard:
+    """One side of one card, reproducible from ``seed`` (``portrait``: an RGB photo to print on the front)."""
     rng = np.random.default_rng(seed)
     ident = identity or random_identity(rng, today)
     d = distortion or (Distortion.random(rng) if distorted else Distortion.clean())
-    flat = render_side(ident, side, rng)
+    flat = render_side(ident, side, rng, portrait)
     image, corners = photograph(flat, d, rng)
     return GeneratedCard(side, ident, image, corners,
                          {k: float(v) for k, v in vars(d).items() if isinstance(v, int | float)}, flat)  # fmt: skip
