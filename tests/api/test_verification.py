@@ -223,3 +223,24 @@ def test_enrolment_policy_sends_the_first_recording_to_review_and_then_compares(
     assert api.identify(api.session(), support.IN_WINDOW_NO_PHOTO).json()["code"] == "decision.proceed"
     second_session, second = _certify(api, planned, good_clip.webm, support.IN_WINDOW_NO_PHOTO)
     assert second["outcome"] == "passed", second
+
+
+def test_reviewer_acceptance_reaches_the_phone_result(
+    api: Api, planned: support.Planned, good_clip: support.ClipFiles, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After staff accept an enrolled first certification, the phone's result page says passed."""
+    from pensioncert.admin import review
+    from pensioncert.settings import get_settings
+    from pensioncert.storage.db import get_database
+
+    monkeypatch.setenv("PENSIONCERT_FLOW__ENROLL_REFERENCE_ON_FIRST_CERTIFICATION", "true")
+    get_settings.cache_clear()
+    session_id, first = _certify(api, planned, good_clip.webm, support.IN_WINDOW_NO_PHOTO)
+    assert first["outcome"] == "review"
+    [record] = _records(support.IN_WINDOW_NO_PHOTO, api, session_id)
+    with get_database().session() as session:
+        review.decide(session, record.retiree_id, record.id, accept=True, reason="same_person", notes="",
+                      reviewer="reviewer")
+    reviewed = api.result(session_id)
+    assert reviewed["outcome"] == "passed" and reviewed["next_window"] is not None, reviewed
+    assert api.identify(api.session(), support.IN_WINDOW_NO_PHOTO).json()["code"] == "decision.already_certified"

@@ -39,7 +39,9 @@ class ReviewCase:
 
 
 def _closes(record: CertificationRecord) -> bool:
-    return record.method == "manual_review" or record.result == "passed"
+    """A pass, or a reviewer's decision, closes a case; a record *requesting* review (result
+    "review": borderline, enrolled reference, retry cap reached) opens one."""
+    return record.result in ("passed", "rejected")
 
 
 _Open = tuple[CertificationRecord, str, int, list[CertificationRecord]]

@@ -10,6 +10,7 @@ from pensioncert.api.schemas import ErrorBody, JobOut, Message, ResultOut
 from pensioncert.certification import flow
 from pensioncert.certification.service import eligibility_for
 from pensioncert.storage.models import Retiree, VerificationJob
+from pensioncert.storage.repository import latest_review_of_session
 
 router = APIRouter(prefix="/api/v1", tags=["results"], responses={404: {"model": ErrorBody}})
 
@@ -43,8 +44,13 @@ def get_result(session_id: str, db: DbSession, today: Today) -> ResultOut:
         outcome = "pending"
     else:
         outcome = job.result or "error"
+    review = latest_review_of_session(db, cert_session.id) if outcome == "review" else None
+    if review is not None:  # staff decided the case: the phone shows their decision
+        outcome = "passed" if review.result == "passed" else "failed"
     advice = flow.advice_for(db, cert_session, outcome)
     reasons = list(job.reasons) if job is not None and outcome in ("failed", "review") else []
+    if review is not None and outcome == "failed":
+        reasons = list(review.reasons)
     if outcome == "failed" and advice.cap is not None:
         reasons.append(advice.cap)
     next_window = None

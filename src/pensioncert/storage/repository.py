@@ -186,3 +186,17 @@ def audit(
 
 def notify(session: Session, retiree_id: int, message_code: str, params: dict[str, Any], channel: str = "sms") -> None:
     session.add(Notification(retiree_id=retiree_id, message_code=message_code, params=params, channel=channel))
+
+
+def latest_review_of_session(session: Session, session_id: str) -> CertificationRecord | None:
+    """The newest manual-review decision on a phone session's recording, if staff decided it."""
+    return session.scalars(
+        select(CertificationRecord)
+        .where(
+            CertificationRecord.session_id == session_id,
+            CertificationRecord.method == "manual_review",
+            CertificationRecord.result.in_(("passed", "rejected")),
+        )
+        .order_by(CertificationRecord.id.desc())
+        .limit(1)
+    ).one_or_none()
