@@ -166,9 +166,13 @@ def status(id_number: str, language: Annotated[str, typer.Option("--lang")] = "z
         console.print(table)
 
 
+TLS_HELP = "Serve HTTPS with a self-signed certificate (phones allow the camera only on HTTPS or localhost)."
+
+
 def serve(
     host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port")] = 8000,
+    tls: Annotated[bool, typer.Option("--tls", help=TLS_HELP)] = False,
 ) -> None:
     """Serve the API, the phone pages and the back office."""
     import uvicorn
@@ -178,8 +182,15 @@ def serve(
 
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
-    console.print(f"pensioncert on http://{host}:{port}/  (data: {settings.database_url})")
-    uvicorn.run("pensioncert.api.app:create_app", factory=True, host=host, port=port, log_config=None)
+    ssl: dict[str, str] = {}
+    if tls:
+        from pensioncert.tls import self_signed_certificate
+
+        cert, key = self_signed_certificate(settings.data_dir / "tls")
+        ssl = {"ssl_certfile": str(cert), "ssl_keyfile": str(key)}
+    scheme = "https" if tls else "http"
+    console.print(f"pensioncert on {scheme}://{host}:{port}/  (data: {settings.database_url})")
+    uvicorn.run("pensioncert.api.app:create_app", factory=True, host=host, port=port, log_config=None, **ssl)
 
 
 def demo(
@@ -190,6 +201,7 @@ def demo(
     card_portrait: Annotated[
         Path | None, typer.Option("--card-portrait", help="Your photo, printed on the demo ID cards.")
     ] = None,
+    tls: Annotated[bool, typer.Option("--tls", help=TLS_HELP)] = False,
 ) -> None:
     """Create a demo database with retirees in every state, then serve it."""
     os.environ.setdefault("PENSIONCERT_DATA_DIR", str(data_dir))
@@ -210,7 +222,7 @@ def demo(
     console.print(f"ID-card photos of the demo retirees for the WeChat / city-app scans: {cards[0].parent}/")
     console.print("Back office: /admin/  (reviewer / demo-reviewer-pass; see docs/admin.md)")
     if not no_serve:
-        serve(host=host, port=port)
+        serve(host=host, port=port, tls=tls)
 
 
 def register(app: typer.Typer) -> None:
