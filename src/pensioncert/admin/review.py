@@ -115,7 +115,30 @@ def decide(
         notes=notes.strip()[:2000],
     )
     if accept:
+        _adopt_enrolled_reference(session, retiree, case.record)
         notify(session, retiree.id, "admin.notice.review_accepted", {"certified_on": attempt_day.isoformat()})
     else:
         notify(session, retiree.id, "admin.notice.review_rejected", {})
     return record
+
+
+def _adopt_enrolled_reference(session: Session, retiree: Retiree, record: CertificationRecord) -> None:
+    """An accepted enrolment makes the reviewed recording's best frame the retiree's reference face.
+
+    Enrolled frames never become the reference before a person has looked: otherwise whoever
+    enrolled first would pass every later attempt.
+    """
+    from pensioncert.certification.flow import store_reference_photo
+    from pensioncert.certification.models import SessionMedia
+    from pensioncert.storage.crypto import protector_from_settings
+    from pensioncert.storage.media_store import media_store_from_settings
+
+    if record.scores.get("reference") != "enroll" or retiree.reference_photo_encrypted is not None:
+        return
+    frame = session.scalars(
+        select(SessionMedia).where(
+            SessionMedia.job_id == record.scores.get("job_id"), SessionMedia.kind == "best_frame"
+        )
+    ).first()
+    if frame is not None:
+        store_reference_photo(protector_from_settings(), retiree, media_store_from_settings().get(frame.media_key))

@@ -182,15 +182,17 @@ def serve(
 
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
-    ssl: dict[str, str] = {}
+    certfile: str | None = None
+    keyfile: str | None = None
     if tls:
         from pensioncert.tls import self_signed_certificate
 
         cert, key = self_signed_certificate(settings.data_dir / "tls")
-        ssl = {"ssl_certfile": str(cert), "ssl_keyfile": str(key)}
+        certfile, keyfile = str(cert), str(key)
     scheme = "https" if tls else "http"
     console.print(f"pensioncert on {scheme}://{host}:{port}/  (data: {settings.database_url})")
-    uvicorn.run("pensioncert.api.app:create_app", factory=True, host=host, port=port, log_config=None, **ssl)
+    uvicorn.run("pensioncert.api.app:create_app", factory=True, host=host, port=port, log_config=None,
+                ssl_certfile=certfile, ssl_keyfile=keyfile)
 
 
 def demo(

@@ -214,9 +214,8 @@ def _apply(session: Session, store: MediaStore, cert_session: CertSession, retir
         key = store.put(analysis.best_frame_png, "best_frames")
         session.add(SessionMedia(session_id=cert_session.id, job_id=job.id, kind="best_frame", media_key=key,
                                  created_at=now))
-        if result == flow.REVIEW and analysis.reference_source == "enroll":
-            # Enrolment policy: the frame becomes the reference, and a person looks before anything passes.
-            flow.store_reference_photo(protector_from_settings(), retiree, analysis.best_frame_png)
+        # Enrolment policy: this best frame becomes the reference only when a reviewer accepts the
+        # case (admin.review.decide); until then every attempt goes to review, none passes.
     if result == flow.PASSED and analysis.reference_source == "id_card":
         portrait = flow.card_portrait(session, cert_session.id)
         if portrait is not None and retiree.reference_photo_encrypted is None:
