@@ -16,7 +16,7 @@ def _photo(name: str) -> RGBImage:
     for photo in biometrics.sample_photos():
         if photo.name == name:
             return photo.load()
-    pytest.skip(f"sample photo {name} not installed")
+    pytest.fail(f"sample photo {name} not installed (scripts/bootstrap.sh installs opencv-doc)")
 
 
 @pytest.fixture(scope="session")

@@ -78,7 +78,7 @@ class Phone:
 @pytest.fixture(scope="session")
 def playwright_instance() -> Iterator[Any]:
     if not CHROMIUM.exists():
-        pytest.skip("Debian chromium is not installed")
+        pytest.fail("Debian chromium is not installed (scripts/bootstrap.sh installs it)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

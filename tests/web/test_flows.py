@@ -155,6 +155,32 @@ def test_cityapp_face_in_circle_passes(
     assert [r.channel for r in _records_of(numbers[support.IN_WINDOW]) if r.result == "passed"] == ["cityapp"]
 
 
+def test_in_app_browser_without_camera_access_uploads_a_native_recording(
+    server: Server, open_phone: Any, numbers: dict[str, str], actions_plan: support.Planned
+) -> None:
+    """In-app browsers often refuse getUserMedia: the page falls back to the phone's own camera
+    app (``<input type=file accept=video/* capture=user>``); an iPhone then uploads an MP4."""
+    clip = support.actions_clip(actions_plan)
+    with open_phone(None) as phone:  # no camera device at all
+        page = phone.page
+        page.goto(f"{server.url}/h5/cityapp")
+        _fill_identity(page, support.IN_WINDOW, numbers[support.IN_WINDOW])
+        page.click("#identity-submit")
+        page.wait_for_selector('[data-step="decision"]:not([hidden])')
+        server.seed_challenges(actions_plan.seed)
+        page.click("#start-face")
+        page.wait_for_selector('[data-step="face"]:not([hidden])')
+        assert page.get_attribute("#challenge-actions", "data-actions") == ",".join(actions_plan.actions)
+        page.click("#record-start")
+        page.wait_for_selector("#camera-error:not([hidden])")
+        phone.shot("camera-refused-fallback")
+        page.set_input_files("#fallback-video", str(clip.mp4))
+        page.wait_for_selector('[data-step="result"]:not([hidden])', timeout=180_000)
+        phone.shot("result")
+        result: dict[str, Any] = page.evaluate("window.pensioncert.result")
+    assert result["outcome"] == "passed", result
+
+
 def test_failed_liveness_shows_reasons_retry_advice_and_offline_channels(
     server: Server, open_phone: Any, numbers: dict[str, str], actions_plan: support.Planned
 ) -> None:
