@@ -15,6 +15,8 @@ import logging
 import os
 import socket
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -78,7 +80,8 @@ def run_verification(job_id: str, *, database: Database | None = None, worker: s
         runs = job.attempts
     store = media_store_from_settings()
     try:
-        analysis = _analyse(database, store, job_id)
+        with _lease_kept(database, job_id, worker, jobs.lease_seconds):
+            analysis = _analyse(database, store, job_id)
     except Exception:
         log.exception("verification job %s failed unexpectedly (run %d)", job_id, runs)
         if runs < jobs.max_runs:
@@ -87,6 +90,39 @@ def run_verification(job_id: str, *, database: Database | None = None, worker: s
         analysis = Analysis(False, ["verify.internal_error"])
         return _decide(database, store, job_id, worker, analysis, error=True)
     return _decide(database, store, job_id, worker, analysis)
+
+
+@contextmanager
+def _lease_kept(database: Database, job_id: str, worker: str, lease_seconds: float) -> Iterator[None]:
+    """Renew the job's lease while this worker is alive and analysing.
+
+    The lease tells other workers that this one is still at work; without renewal a run
+    longer than the lease (a slow machine, a long upload) would be started again elsewhere.
+    A worker that dies stops renewing, and its job is taken over once the lease runs out.
+    """
+    stop = threading.Event()
+
+    def renew() -> None:
+        while not stop.wait(lease_seconds / 3):
+            try:
+                with database.session() as session:
+                    session.execute(
+                        update(VerificationJob)
+                        .where(VerificationJob.id == job_id, VerificationJob.state == "running",
+                               VerificationJob.worker == worker)
+                        .values(lease_until=flow.utcnow() + timedelta(seconds=lease_seconds))
+                        .execution_options(synchronize_session=False)
+                    )
+            except Exception:  # the next renewal retries; the lease is long enough for a miss
+                log.warning("could not renew the lease of job %s", job_id, exc_info=True)
+
+    renewer = threading.Thread(target=renew, name=f"lease-{job_id[:8]}", daemon=True)
+    renewer.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        renewer.join(timeout=5)
 
 
 def _release(database: Database, job_id: str, worker: str) -> None:
