@@ -91,7 +91,7 @@ def test_per_ip_limit_answers_429_with_retry_after(make_client: AppFactory) -> N
     assert codes == [200] * 5
     response = client.get("/api/v1/channels")
     error = assert_error(response, 429, "protection.rate_limited")
-    assert 1 <= int(response.headers["retry-after"]) <= 61 and error["params"]["retry_after"] >= 1
+    assert int(response.headers["retry-after"]) in range(1, 62) and error["params"]["retry_after"] >= 1
     assert client.get("/health").status_code == 200  # pages and health are not API calls
 
 

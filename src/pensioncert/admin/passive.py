@@ -16,8 +16,7 @@ from sqlalchemy.orm import Session
 from pensioncert.admin.models import PassiveEvidenceType
 from pensioncert.certification.service import eligibility_for
 from pensioncert.domain.eligibility import DecisionCode, names_match
-from pensioncert.domain.idnumber import InvalidIdNumber, parse_id_number
-from pensioncert.registry.importer import RowError
+from pensioncert.registry.importer import RowError, row_identity
 from pensioncert.registry.tables import TableFileError, parse_day, read_table
 from pensioncert.storage.crypto import Protector
 from pensioncert.storage.repository import find_retiree, notify, record_certification
@@ -105,13 +104,9 @@ def _apply_row(
     session: Session, protector: Protector, line: int, row: dict[str, str],
     types: dict[str, PassiveEvidenceType], by_label: dict[str, PassiveEvidenceType], today: date, actor: str,
 ) -> RowError | str:
-    for column in REQUIRED:
-        if not row.get(column):
-            return RowError(line, "admin.passive.missing_value", column)
-    try:
-        info = parse_id_number(row["id_number"], today=today)
-    except InvalidIdNumber as invalid:
-        return RowError(line, invalid.code, "id_number", row["id_number"])
+    info = row_identity(line, row, REQUIRED, "admin.passive.missing_value", today)
+    if isinstance(info, RowError):
+        return info
     kind = types.get(row["evidence_type"].strip().lower()) or by_label.get(row["evidence_type"].strip().lower()) \
         or by_label.get(row["evidence_type"].strip())
     if kind is None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from pensioncert.domain.eligibility import PensionType, RegistryStatus
-from pensioncert.domain.idnumber import InvalidIdNumber, parse_id_number
+from pensioncert.domain.idnumber import IdNumberInfo, InvalidIdNumber, parse_id_number
 from pensioncert.registry.tables import TableFileError, parse_day, read_table
 from pensioncert.storage.crypto import Protector
 from pensioncert.storage.db import Database
@@ -69,14 +69,23 @@ class ImportReport:
         return self.created + self.updated
 
 
-def _validate(line: int, record: dict[str, str], today: date) -> RetireeInput | RowError:
-    for column in REQUIRED:
+def row_identity(
+    line: int, record: dict[str, str], required: tuple[str, ...], missing_code: str, today: date
+) -> IdNumberInfo | RowError:
+    """The first checks of any row naming a person: required cells present, a valid ID number."""
+    for column in required:
         if not record.get(column):
-            return RowError(line, "registry.missing_value", column)
+            return RowError(line, missing_code, column)
     try:
-        info = parse_id_number(record["id_number"], today=today)
+        return parse_id_number(record["id_number"], today=today)
     except InvalidIdNumber as invalid:
         return RowError(line, invalid.code, "id_number", record["id_number"])
+
+
+def _validate(line: int, record: dict[str, str], today: date) -> RetireeInput | RowError:
+    info = row_identity(line, record, REQUIRED, "registry.missing_value", today)
+    if isinstance(info, RowError):
+        return info
     pension_type = PENSION_TYPE_ALIASES.get(record["pension_type"].lower())
     if pension_type is None:
         return RowError(line, "registry.bad_pension_type", "pension_type", record["pension_type"])
