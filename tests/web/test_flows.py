@@ -181,6 +181,24 @@ def test_in_app_browser_without_camera_access_uploads_a_native_recording(
     assert result["outcome"] == "passed", result
 
 
+def test_english_flow_speaks_english_end_to_end(
+    server: Server, open_phone: Any, numbers: dict[str, str], actions_plan: support.Planned
+) -> None:
+    """A family member who reads English: every step and the result come from the English catalogue."""
+    with open_phone(support.actions_clip(actions_plan), lang="en") as phone:
+        page = phone.page
+        page.goto(f"{server.url}/h5/alipay?lang=en")
+        page.click("#choose-self")
+        _fill_identity(page, support.OVERDUE_OLD, numbers[support.OVERDUE_OLD])
+        page.click("#identity-submit")
+        page.wait_for_selector('[data-step="decision"]:not([hidden])')
+        assert "certify now to resume payment" in page.inner_text("#decision-message").lower()
+        result = _record_and_wait(phone, server, actions_plan)
+        body = page.inner_text("main")
+    assert result["outcome"] == "passed", result
+    assert not any("\u4e00" <= ch <= "\u9fff" for ch in body), body  # no Chinese left on the English page
+
+
 def test_failed_liveness_shows_reasons_retry_advice_and_offline_channels(
     server: Server, open_phone: Any, numbers: dict[str, str], actions_plan: support.Planned
 ) -> None:
