@@ -80,10 +80,6 @@ class LivenessSettings(BaseModel):
     max_attempts_per_retiree_per_day: int = 5
     min_actions: int = 2
     max_actions: int = 3
-    # Upload geometry limits (UploadSettings has bytes/seconds): 4K phones stay under 3840 px;
-    # anything larger is a decompression bomb, not a selfie.
-    max_video_side: int = 3840
-    max_video_pixels: int = 3840 * 2160
     # Analysis resolution/rate: faces in a 640 px selfie are ~250 px wide, enough for the
     # 468-point mesh; 15 fps keeps a 4 s clip at ~60 mesh calls (~3–6 ms each measured).
     analysis_max_side: int = 640
@@ -182,6 +178,10 @@ class UploadSettings(BaseModel):
     # 50 MP is above any phone's default photo mode (12-50 MP) and costs at most 150 MB decoded.
     max_image_pixels: int = 50_000_000
     max_video_seconds: float = 20.0
+    # Video geometry, checked from the header before decoding: 4K phones stay under 3840 px;
+    # anything larger is a decompression bomb, not a selfie.
+    max_video_side: int = 3840
+    max_video_pixels: int = 3840 * 2160
 
 
 class SecuritySettings(BaseModel):

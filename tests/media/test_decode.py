@@ -147,7 +147,7 @@ def test_too_long(webm: bytes) -> None:
 
 def test_dimensions_limit(webm: bytes) -> None:
     s = Settings()
-    tight = s.model_copy(update={"liveness": s.liveness.model_copy(update={"max_video_side": W - 1})})
+    tight = s.model_copy(update={"upload": s.upload.model_copy(update={"max_video_side": W - 1})})
     with pytest.raises(DimensionsTooLarge) as caught:
         decode_media(webm, settings=tight)
     assert caught.value.code == "media.dimensions_too_large"

@@ -97,7 +97,6 @@ def decode_media(
     settings = settings or get_settings()
     data = source.read_bytes() if isinstance(source, Path) else bytes(source)
     upload = settings.upload
-    limits = settings.liveness
     if not data:
         raise EmptyUpload("zero-length upload")
     if len(data) > upload.max_video_bytes:
@@ -108,8 +107,8 @@ def decode_media(
     except av.error.FFmpegError as err:
         raise CorruptMedia(f"cannot parse container: {err}") from err
     try:
-        return _decode(container, data, upload.max_video_seconds, limits.max_video_side,
-                       limits.max_video_pixels, max_side, target_fps)
+        return _decode(container, data, upload.max_video_seconds, upload.max_video_side,
+                       upload.max_video_pixels, max_side, target_fps)
     finally:
         container.close()
 
