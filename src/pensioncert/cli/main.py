@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-import importlib
-
 import typer
 
+from pensioncert.cli import admin, core, faces, jobs, liveness, ocr, synth
 from pensioncert.cli.groups import bench_app, eval_app
 
 app = typer.Typer(help="pensioncert: offline pension proof-of-life certification", no_args_is_help=True)
 
-# One module per concern, each exposing `register(app)`; a module not written yet is skipped.
-CONCERN_MODULES = ("core", "faces", "synth", "ocr", "liveness", "admin", "jobs")
-
-for _name in CONCERN_MODULES:
-    try:
-        _module = importlib.import_module(f"pensioncert.cli.{_name}")
-    except ModuleNotFoundError as missing:
-        if missing.name != f"pensioncert.cli.{_name}":
-            raise
-        continue
-    _module.register(app)
+# One module per concern, each exposing `register(app)`; heavy imports stay inside the commands.
+for concern in (core, faces, synth, ocr, liveness, admin, jobs):
+    concern.register(app)
 
 app.add_typer(eval_app, name="eval")
 app.add_typer(bench_app, name="bench")
