@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import random
 from collections.abc import AsyncIterator
@@ -68,8 +67,7 @@ def create_app(queue: JobQueue | None = None, challenge_rng: random.Random | Non
     from pensioncert.web.pages import mount_pages
 
     mount_pages(app)
-    if importlib.util.find_spec("pensioncert.admin.routes") is not None:
-        from pensioncert.admin.routes import router as admin_router  # type: ignore[import-not-found,unused-ignore]
+    from pensioncert.admin.routes import router as admin_router
 
-        app.include_router(admin_router)
+    app.include_router(admin_router)
     return app
