@@ -165,3 +165,19 @@ def test_pages_carry_security_headers(client: TestClient) -> None:
     assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
     cookie = response.request.headers.get("cookie", "")
     assert "pc_admin_session" in cookie
+
+
+@pytest.mark.parametrize("path", ["/admin/registry/import", "/admin/passive/import"])
+def test_oversized_staff_upload_is_refused_and_audited(
+    client: TestClient, seeded: Database, monkeypatch: pytest.MonkeyPatch, path: str
+) -> None:
+    from pensioncert.admin.views import common
+
+    monkeypatch.setattr(common, "MAX_UPLOAD_BYTES", 100)
+    token = login(client, "administrator")
+    response = client.post(path, data={"csrf_token": token},
+                           files={"file": ("big.csv", b"x" * 101, "text/csv")})
+    assert response.status_code == 400
+    with seeded.session() as session:
+        refused = session.scalars(select(AuditEntry.detail).where(AuditEntry.action.like("%refused"))).all()
+    assert any(detail.get("code") == "admin.registry.too_large" for detail in refused), refused

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 from pensioncert.admin.models import PassiveEvidenceType
 from pensioncert.certification.service import eligibility_for
 from pensioncert.domain.eligibility import DecisionCode, names_match
+from pensioncert.errors import CodedError
 from pensioncert.registry.importer import RowError, row_identity
 from pensioncert.registry.tables import TableFileError, parse_day, read_table
 from pensioncert.storage.crypto import Protector
@@ -33,11 +35,11 @@ REQUIRED = ("id_number", "evidence_type", "evidence_date")
 CODE_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_")
 
 
-class PassiveError(ValueError):
-    def __init__(self, code: str, **params: object) -> None:
-        super().__init__(code)
-        self.code = code
-        self.params = params
+class PassiveError(CodedError, ValueError):
+    """Refused; ``code`` and ``params`` make the message shown to the administrator."""
+
+    def __init__(self, code: str, **params: Any) -> None:
+        super().__init__(code=code, **params)
 
 
 @dataclass

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from sqlalchemy.orm import Session
+
 from pensioncert.domain.eligibility import PensionType, RegistryStatus
 from pensioncert.domain.idnumber import IdNumberInfo, InvalidIdNumber, parse_id_number
 from pensioncert.registry.tables import TableFileError, parse_day, read_table
@@ -156,14 +158,19 @@ def parse_registry(raw: bytes, filename: str, today: date) -> tuple[list[Retiree
     return good, errors, count
 
 
+def apply_registry(session: Session, protector: Protector, raw: bytes, filename: str, today: date) -> ImportReport:
+    """Validate a registry file and upsert its good rows in ``session`` (the caller's transaction)."""
+    good, errors, count = parse_registry(raw, filename, today)
+    report = ImportReport(rows=count, errors=errors)
+    for row in good:
+        outcome = upsert_retiree(session, protector, row)
+        setattr(report, outcome, getattr(report, outcome) + 1)
+    return report
+
+
 def import_registry(
     database: Database, protector: Protector, raw: bytes, filename: str, today: date | None = None
 ) -> ImportReport:
     """Import a registry file: good rows in one transaction, bad rows reported."""
-    good, errors, count = parse_registry(raw, filename, today or date.today())
-    report = ImportReport(rows=count, errors=errors)
     with database.session() as session:
-        for row in good:
-            outcome = upsert_retiree(session, protector, row)
-            setattr(report, outcome, getattr(report, outcome) + 1)
-    return report
+        return apply_registry(session, protector, raw, filename, today or date.today())

@@ -11,12 +11,12 @@ from pensioncert.admin import passive
 from pensioncert.admin.guard import Staff, require
 from pensioncert.admin.models import PassiveEvidenceType
 from pensioncert.admin.roles import Permission
-from pensioncert.admin.views.common import Protect, Today, admin_router
+from pensioncert.admin.views.common import Protect, Today, admin_router, read_upload
 from pensioncert.admin.web import NotFound, redirect, render
+from pensioncert.errors import CodedError
 
 router = admin_router()
 CanPassiveImport = Annotated[Staff, Depends(require(Permission.PASSIVE_IMPORT))]
-MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 
 
 def _page(request: Request, staff: Staff, status_code: int = 200, **extra: object) -> Response:
@@ -34,13 +34,10 @@ def passive_page(*, request: Request, staff: CanPassiveImport) -> Response:
 async def passive_import(*, request: Request, file: Annotated[UploadFile, File()],
                          staff: CanPassiveImport,
                          protector: Protect, day: Today) -> Response:
-    raw = await file.read(MAX_UPLOAD_BYTES + 1)
     name = file.filename or "evidence.csv"
     try:
-        if len(raw) > MAX_UPLOAD_BYTES:
-            raise passive.PassiveError("admin.registry.too_large")
-        report = passive.import_evidence(staff.db, protector, raw, name, day, staff.username)
-    except passive.PassiveError as refused:
+        report = passive.import_evidence(staff.db, protector, await read_upload(file), name, day, staff.username)
+    except CodedError as refused:
         staff.audit("admin.passive_import_refused", file=name, code=refused.code)
         return _page(request, staff, 400, error=(refused.code, refused.params))
     staff.audit("admin.passive_import", file=name, rows=report.rows, certified=report.certified,

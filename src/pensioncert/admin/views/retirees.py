@@ -9,17 +9,16 @@ from fastapi import Depends, File, Request, Response, UploadFile
 from pensioncert.admin import retirees
 from pensioncert.admin.guard import Staff, require
 from pensioncert.admin.roles import Permission
-from pensioncert.admin.views.common import Protect, Today, admin_router
+from pensioncert.admin.views.common import Protect, Today, admin_router, read_upload
 from pensioncert.admin.web import NotFound, render
-from pensioncert.registry.importer import RegistryFileError, parse_registry
-from pensioncert.storage.repository import upsert_retiree
+from pensioncert.errors import CodedError
+from pensioncert.registry.importer import apply_registry
 
 router = admin_router()
 CanEvidenceView = Annotated[Staff, Depends(require(Permission.EVIDENCE_VIEW))]
 CanRegistryImport = Annotated[Staff, Depends(require(Permission.REGISTRY_IMPORT))]
 CanRetireeRevealId = Annotated[Staff, Depends(require(Permission.RETIREE_REVEAL_ID))]
 CanRetireeView = Annotated[Staff, Depends(require(Permission.RETIREE_VIEW))]
-MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 
 
 @router.get("/retirees")
@@ -77,19 +76,13 @@ def import_form(*, request: Request, staff: CanRegistryImport) -> Response:
 async def import_upload(*, request: Request, file: Annotated[UploadFile, File()],
                         staff: CanRegistryImport,
                         protector: Protect, day: Today) -> Response:
-    raw = await file.read(MAX_UPLOAD_BYTES + 1)
     name = file.filename or "registry.csv"
     try:
-        if len(raw) > MAX_UPLOAD_BYTES:
-            raise RegistryFileError("admin.registry.too_large")
-        good, errors, count = parse_registry(raw, name, day)
-    except RegistryFileError as error:
+        report = apply_registry(staff.db, protector, await read_upload(file), name, day)
+    except CodedError as error:
         staff.audit("admin.registry_import_refused", file=name, code=error.code)
         return render(request, "registry_import.html", 400, staff=staff, report=None,
                       error=(error.code, error.params))
-    outcomes = {"created": 0, "updated": 0, "unchanged": 0}
-    for row in good:
-        outcomes[upsert_retiree(staff.db, protector, row)] += 1
-    staff.audit("admin.registry_import", file=name, rows=count, rejected=len(errors), **outcomes)
-    return render(request, "registry_import.html", staff=staff, error=None,
-                  report={"rows": count, "errors": errors, **outcomes})
+    staff.audit("admin.registry_import", file=name, rows=report.rows, rejected=len(report.errors),
+                created=report.created, updated=report.updated, unchanged=report.unchanged)
+    return render(request, "registry_import.html", staff=staff, error=None, report=report)
