@@ -80,6 +80,24 @@ class LivenessSettings(BaseModel):
     max_attempts_per_retiree_per_day: int = 5
     min_actions: int = 2
     max_actions: int = 3
+    # Timed prompts (the freshness proof, docs/liveness.md "Timed challenges"): the server draws a
+    # schedule with SystemRandom and reveals it only when the page starts recording. The first
+    # prompt comes after a settling pause; each further prompt after a random gap. Gaps are long
+    # enough for an elderly user to finish one action (turn and return ~1.2 s) before the next.
+    first_prompt_min_seconds: float = 1.0
+    first_prompt_max_seconds: float = 1.8
+    action_gap_min_seconds: float = 1.6
+    action_gap_max_seconds: float = 2.8
+    # Digits are shown one at a time (issue #12: random gaps 0.7-1.8 s).
+    digit_gap_min_seconds: float = 0.7
+    digit_gap_max_seconds: float = 1.8
+    # The page keeps recording this long after the last prompt (room for a slow last response).
+    record_tail_seconds: float = 2.8
+    # A timed answer must arrive within the schedule's length plus this slack (slow 3G uploads of
+    # a ~2 MB clip take 10-30 s), else liveness.challenge_expired.
+    answer_slack_seconds: float = 45.0
+    # An untimed answer (native camera fallback) must arrive within this long after the start.
+    untimed_answer_seconds: float = 240.0
     # Analysis resolution/rate: faces in a 640 px selfie are ~250 px wide, enough for the
     # 468-point mesh; 15 fps keeps a 4 s clip at ~60 mesh calls (~3–6 ms each measured).
     analysis_max_side: int = 640

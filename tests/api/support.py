@@ -104,23 +104,11 @@ class Planned:
     actions: tuple[str, ...]
 
 
-class _Rules:
-    """The liveness settings the challenge rules read."""
-
-    def __init__(self) -> None:
-        live = get_settings().liveness
-        self.challenge_ttl_seconds = live.challenge_ttl_seconds
-        self.max_attempts_per_session = live.max_attempts_per_session
-        self.max_attempts_per_retiree_per_day = live.max_attempts_per_retiree_per_day
-        self.min_actions = live.min_actions
-        self.max_actions = live.max_actions
-
-
 def plan_challenge(kind: str, *, n_actions: int = 2, start: int = 0) -> Planned:
     """The first seed from ``start`` whose first challenge of ``kind`` has ``n_actions`` actions."""
     now = datetime.now(UTC)
     for seed in range(start, start + 500):
-        issued = issue_challenge(ChallengeKind(kind), random.Random(seed), now, "plan", _Rules())
+        issued = issue_challenge(ChallengeKind(kind), random.Random(seed), now, "plan", get_settings().liveness)
         if kind == "digits" or len(issued.actions) == n_actions:
             return Planned(seed, kind, issued.digits, issued.actions)
     raise AssertionError("no seed found")

@@ -14,6 +14,7 @@ from pensioncert.liveness import (
     ChallengeForeign,
     ChallengeKind,
     ChallengeMalformed,
+    ChallengeNotStarted,
     ChallengeUsed,
     attempts_exhausted_in_session,
     attempts_exhausted_today,
@@ -21,6 +22,7 @@ from pensioncert.liveness import (
     issue_challenge,
     mark_used,
     parse_challenge,
+    start_challenge,
 )
 from pensioncert.messages import catalogue
 from pensioncert.settings import LivenessSettings
@@ -79,11 +81,63 @@ def test_retry_caps(failures: int, session_out: bool, day_out: bool) -> None:
 
 def test_parse_challenge_round_trip_and_refusals() -> None:
     assert parse_challenge("digits:3709").digits == "3709"
-    ch = parse_challenge("actions:blink,turn_left")
-    assert ch.actions == ("blink", "turn_left") and ch.describe() == "actions:blink,turn_left"
-    for bad in ("digits:37", "digits:37a9", "actions:wave", "actions:", "colour:red"):
+    assert not parse_challenge("digits:3709").timed
+    ch = parse_challenge("actions:blink@0.4,turn_left@2")
+    assert ch.actions == ("blink", "turn_left") and ch.schedule == (0.4, 2.0) and ch.timed
+    assert ch.describe() == "actions:blink@0.4,turn_left@2.0"
+    assert parse_challenge(ch.describe()).schedule == ch.schedule
+    zh = parse_challenge("digits:5821@0.5,1.5,2.6,3.4", language="zh")
+    assert zh.schedule == (0.5, 1.5, 2.6, 3.4) and zh.steps == ("5", "8", "2", "1")
+    assert parse_challenge(zh.describe(), language="zh").schedule == zh.schedule
+    for bad in ("digits:37", "digits:37a9", "actions:wave", "actions:", "colour:red",
+                "actions:blink,turn_left",              # untimed actions: no freshness proof
+                "actions:blink@1,turn_left",            # a time for some actions only
+                "actions:blink@2,turn_left@1",          # times must increase
+                "digits:3709@0.5,1.5",                  # one time per digit
+                "digits:3709@a,b,c,d"):
         with pytest.raises(ChallengeMalformed):
             parse_challenge(bad)
+    with pytest.raises(ChallengeMalformed):
+        parse_challenge("digits:3709", language="zh")  # untimed Mandarin: content is not recognised
+    assert parse_challenge("actions:blink,nod", allow_untimed=True).auto_decidable is False
+
+
+def test_issued_challenges_carry_a_random_schedule_within_the_settings() -> None:
+    rng = random.Random(5)
+    for _ in range(300):
+        ch = issue_challenge("actions", rng, NOW, "s", RULES)
+        assert ch.timed and ch.started_at is None
+        assert RULES.first_prompt_min_seconds <= ch.schedule[0] <= RULES.first_prompt_max_seconds
+        gaps = [b - a for a, b in zip(ch.schedule, ch.schedule[1:], strict=False)]
+        assert all(RULES.action_gap_min_seconds - 0.011 <= g <= RULES.action_gap_max_seconds + 0.011 for g in gaps)
+        digits = issue_challenge("digits", rng, NOW, "s", RULES)
+        gaps = [b - a for a, b in zip(digits.schedule, digits.schedule[1:], strict=False)]
+        assert len(digits.schedule) == 4
+        assert all(RULES.digit_gap_min_seconds - 0.011 <= g <= RULES.digit_gap_max_seconds + 0.011 for g in gaps)
+    schedules = {issue_challenge("digits", rng, NOW, "s", RULES).schedule for _ in range(200)}
+    assert len(schedules) == 200  # never the same timing twice
+
+
+def test_an_answer_needs_a_start_and_must_arrive_inside_the_schedule_plus_slack() -> None:
+    ch = issue_challenge("actions", random.Random(6), NOW, "s", RULES)
+    with pytest.raises(ChallengeNotStarted):
+        check_challenge_use(ch, "s", NOW + timedelta(seconds=5), RULES)
+    started = start_challenge(ch, NOW + timedelta(seconds=10))
+    with pytest.raises(ChallengeUsed):
+        start_challenge(started, NOW + timedelta(seconds=11))  # one start: the schedule is learnt once
+    deadline = started.answer_deadline(RULES)
+    assert deadline == NOW + timedelta(seconds=10 + started.schedule[-1] + RULES.record_tail_seconds
+                                       + RULES.answer_slack_seconds)
+    check_challenge_use(started, "s", deadline, RULES)
+    with pytest.raises(ChallengeExpired):
+        check_challenge_use(started, "s", deadline + timedelta(seconds=1), RULES)
+    untimed = start_challenge(ch, NOW, timed=False)
+    assert not untimed.timed and not untimed.auto_decidable
+    check_challenge_use(untimed, "s", NOW + timedelta(seconds=RULES.untimed_answer_seconds), RULES)
+    with pytest.raises(ChallengeExpired):
+        check_challenge_use(untimed, "s", NOW + timedelta(seconds=RULES.untimed_answer_seconds + 1), RULES)
+    with pytest.raises(ChallengeExpired):
+        start_challenge(ch, ch.expires_at)
 
 
 def test_unknown_language_is_refused() -> None:

@@ -19,13 +19,16 @@ from pensioncert.liveness.challenges import (
     ChallengeForeign,
     ChallengeKind,
     ChallengeMalformed,
+    ChallengeNotStarted,
     ChallengeUsed,
     attempts_exhausted_in_session,
     attempts_exhausted_today,
     check_challenge_use,
+    draw_schedule,
     issue_challenge,
     mark_used,
     parse_challenge,
+    start_challenge,
 )
 from pensioncert.liveness.speech import DigitHearing, DigitRecognizer, PocketsphinxDigits
 
@@ -37,6 +40,7 @@ __all__ = [
     "ChallengeForeign",
     "ChallengeKind",
     "ChallengeMalformed",
+    "ChallengeNotStarted",
     "ChallengeUsed",
     "DigitHearing",
     "DigitRecognizer",
@@ -46,7 +50,9 @@ __all__ = [
     "attempts_exhausted_in_session",
     "attempts_exhausted_today",
     "check_challenge_use",
+    "draw_schedule",
     "issue_challenge",
     "mark_used",
     "parse_challenge",
+    "start_challenge",
 ]

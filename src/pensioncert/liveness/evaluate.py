@@ -48,7 +48,7 @@ class SuiteItem:
     seed: int
 
     def as_challenge(self) -> Challenge:
-        return parse_challenge(self.challenge, now=_T0, language=self.language)
+        return parse_challenge(self.challenge, now=_T0, language=self.language, allow_untimed=True)
 
     @property
     def is_attack(self) -> bool:
