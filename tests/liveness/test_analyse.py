@@ -96,7 +96,8 @@ def test_plugged_recognizer_decides_for_its_language(digits_suite: dict[str, Any
      ("actions:turn_right,blink", "liveness.action_not_seen")],
 )
 def test_actions_in_order_with_slow_timing(actions_clip: Any, challenge: str, reason: str | None) -> None:
-    verdict = analyse_recording(actions_clip.paths["mp4"], parse_challenge(challenge, allow_untimed=True), None, face_engine=False)
+    verdict = analyse_recording(actions_clip.paths["mp4"], parse_challenge(challenge, allow_untimed=True), None,
+                                face_engine=False)
     if reason is None:
         assert verdict.passed, verdict.reasons
         peaks = [m["peak_s"] for m in verdict.checks["actions"]["matched"]]
