@@ -225,6 +225,9 @@ class SecuritySettings(BaseModel):
     retiree_uploads_per_day: int = 12
     # Largest request body of any non-upload API call (JSON), bytes.
     max_json_bytes: int = 64 * 1024
+    # Largest body of a page or back-office form (not the registry/evidence uploads, admin.max_upload_bytes):
+    # the largest form (an offline certification with notes) is a few KB.
+    max_form_bytes: int = 256 * 1024
 
 
 class AdminSettings(BaseModel):
@@ -241,6 +244,8 @@ class AdminSettings(BaseModel):
     review_lookback_days: int = 90
     # An offline visit may be entered later, but not from a past cycle.
     offline_max_backdate_days: int = 31
+    # Registry and passive-evidence files: a city's registry export (~1 M rows of ~150 bytes) stays below this.
+    max_upload_bytes: int = 50 * 1024 * 1024
 
 
 class JobSettings(BaseModel):

@@ -171,9 +171,10 @@ def test_pages_carry_security_headers(client: TestClient) -> None:
 def test_oversized_staff_upload_is_refused_and_audited(
     client: TestClient, seeded: Database, monkeypatch: pytest.MonkeyPatch, path: str
 ) -> None:
-    from pensioncert.admin.views import common
+    from pensioncert.settings import get_settings
 
-    monkeypatch.setattr(common, "MAX_UPLOAD_BYTES", 100)
+    monkeypatch.setenv("PENSIONCERT_ADMIN__MAX_UPLOAD_BYTES", "100")
+    get_settings.cache_clear()
     token = login(client, "administrator")
     response = client.post(path, data={"csrf_token": token},
                            files={"file": ("big.csv", b"x" * 101, "text/csv")})

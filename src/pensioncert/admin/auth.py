@@ -129,8 +129,8 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def resolve_session(session: Session, token: str | None) -> tuple[StaffSession, StaffUser] | None:
-    """The live session and active account behind a cookie token, or None (and the idle clock restarts)."""
+def peek_session(session: Session, token: str | None) -> tuple[StaffSession, StaffUser] | None:
+    """The live session and active account behind a cookie token, or None; changes nothing."""
     if not token:
         return None
     staff_session = session.scalar(select(StaffSession).where(StaffSession.token_hash == _token_hash(token)))
@@ -143,8 +143,15 @@ def resolve_session(session: Session, token: str | None) -> tuple[StaffSession, 
     user = session.get(StaffUser, staff_session.staff_user_id)
     if user is None or not user.active:
         return None
-    staff_session.last_seen = now
     return staff_session, user
+
+
+def resolve_session(session: Session, token: str | None) -> tuple[StaffSession, StaffUser] | None:
+    """Like ``peek_session``, and the idle clock restarts (a request of the staff member)."""
+    resolved = peek_session(session, token)
+    if resolved is not None:
+        resolved[0].last_seen = utcnow()
+    return resolved
 
 
 def logout(session: Session, staff_session: StaffSession) -> None:

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from pensioncert.admin.auth import csrf_matches, resolve_session
+from pensioncert.admin.auth import csrf_matches, peek_session, resolve_session
 from pensioncert.admin.models import StaffSession
 from pensioncert.admin.roles import Permission, allows
 from pensioncert.admin.web import CsrfFailed, Denied, KeepChanges, NeedLogin, language_of
@@ -46,6 +46,25 @@ def db_session(database: Annotated[Database, Depends(admin_database)]) -> Iterat
         raise
     finally:
         session.close()
+
+
+def has_live_session(cookie_header: str) -> bool:
+    """The protection middleware's gate: does this Cookie header carry a live staff session?
+
+    Runs before any back-office body is read, so an anonymous 100 MB upload costs nothing
+    (docs/security.md). Read-only; the route's own guard still checks role and CSRF."""
+    from http.cookies import CookieError, SimpleCookie
+
+    cookies: SimpleCookie = SimpleCookie()
+    try:
+        cookies.load(cookie_header)
+    except CookieError:
+        return False
+    morsel = cookies.get(SESSION_COOKIE)
+    if morsel is None or not morsel.value:
+        return False
+    with admin_database().session() as session:
+        return peek_session(session, morsel.value) is not None
 
 
 def client_ip(request: Request) -> str:

@@ -56,7 +56,10 @@ def create_app(queue: JobQueue | None = None, challenge_rng: random.Random | Non
     app = FastAPI(title="pensioncert", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.challenge_rng = challenge_rng
     install_error_handlers(app)
-    install_protection(app)  # abuse controls and security headers (api/protection.py)
+    from pensioncert.admin.guard import has_live_session
+
+    # abuse controls and security headers (api/protection.py); back-office POSTs need a staff session first
+    install_protection(app, staff_gate=has_live_session)
     for module in (sessions, challenges, uploads, results, queries, qr):
         app.include_router(module.router)
 

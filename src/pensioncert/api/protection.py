@@ -2,7 +2,11 @@
 
 One pure ASGI middleware, so that a refusal costs no parsing: an oversized upload is
 refused from its ``Content-Length`` before a byte is spooled, a wrong content type before
-the multipart parser runs, a rate-limited caller before the database is touched.
+the multipart parser runs, a rate-limited caller before the database is touched. Every
+route that takes a body has a limit (API, back office, pages); a chunked body is counted
+while it streams and the request is answered 413 the moment it passes the limit. A
+back-office ``POST`` without a live staff session is sent to the login page before a
+byte of its body is read (FastAPI parses form bodies before it runs the guard).
 
 Rate limits (settings.security, docs/security.md) are fixed-window counters, in Redis when
 the job backend is Redis (shared by all API replicas) and in the process otherwise:
@@ -62,6 +66,12 @@ _IDENTITY = re.compile(r"^/api/v1/(sessions/[^/]+/identity|queries/[^/]+)$")
 _SESSIONS = "/api/v1/sessions"
 _DEVICE_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 _MULTIPART_SLACK = 1024 * 1024  # multipart framing and the small form fields around the file
+_BODY_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+_ADMIN_UPLOAD = re.compile(r"^/admin/(registry|passive)/import$")
+_ADMIN_OPEN = ("/admin/login",)  # back-office POSTs that need no staff session
+
+# Says whether the Cookie header of a request carries a live staff session (admin.guard provides it).
+StaffGate = Callable[[str], bool]
 
 
 class Limiter(Protocol):
@@ -131,10 +141,12 @@ class Refusal:
 class ProtectionMiddleware:
     """Security headers on every response; limits and rate limits on ``/api/``."""
 
-    def __init__(self, app: ASGIApp, settings: Settings | None = None, limiter: Limiter | None = None) -> None:
+    def __init__(self, app: ASGIApp, settings: Settings | None = None, limiter: Limiter | None = None,
+                 staff_gate: StaffGate | None = None) -> None:
         self.app = app
         self.settings = settings or get_settings()
         self.limiter = limiter or make_limiter(self.settings)
+        self.staff_gate = staff_gate
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -162,7 +174,7 @@ class ProtectionMiddleware:
             await send(message)
 
         if not path.startswith("/api/"):
-            await self.app(scope, receive, send_with_headers)
+            await self._page(scope, receive, send_with_headers)
             return
         try:
             receive, refusal = await self._check(scope, receive)
@@ -172,6 +184,31 @@ class ProtectionMiddleware:
             await _refuse(refusal, send_with_headers)
             return
         await self.app(scope, receive, send_with_headers)
+
+    async def _page(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pages and the back office: the staff session first, then the body limit, then the route."""
+        method: str = scope["method"]
+        if method not in _BODY_METHODS:
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
+        gate = self.staff_gate if path.startswith("/admin/") and path not in _ADMIN_OPEN else None
+        if gate is not None and not await anyio.to_thread.run_sync(gate, headers.get("cookie", "")):
+            await _redirect("/admin/login", send)
+            return
+        limit = self.body_limit(path)
+        length = headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > limit):
+            await _refuse(_too_large(limit), send)
+            return
+        await _streamed_within(self.app, scope, receive, send, limit)
+
+    def body_limit(self, path: str) -> int:
+        """The largest body a non-API route accepts: registry/evidence files, else a form."""
+        if _ADMIN_UPLOAD.match(path):
+            return self.settings.admin.max_upload_bytes + _MULTIPART_SLACK
+        return self.settings.security.max_form_bytes
 
     async def _check(self, scope: Scope, receive: Receive) -> tuple[Receive, Refusal | None]:
         """The first rule the request breaks, if any (and a receive that replays a buffered body)."""
@@ -317,6 +354,50 @@ def _retiree_of_session(session_id: str) -> int | None:
         return row.retiree_id if row is not None else None
 
 
+async def _streamed_within(app: ASGIApp, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+    """Run ``app`` on a body counted as it streams; past ``limit`` the route sees a disconnect and the
+    client gets 413 in place of whatever the route answers (nothing beyond the limit is read)."""
+    total = 0
+    over = False
+    started = False
+
+    async def counted() -> Message:
+        nonlocal total, over
+        if over:
+            return {"type": "http.disconnect"}
+        message = await receive()
+        if message["type"] == "http.request":
+            total += len(message.get("body", b""))
+            if total > limit:
+                over = True
+                return {"type": "http.disconnect"}
+        return message
+
+    async def guarded(message: Message) -> None:
+        nonlocal started
+        if over:
+            if not started:
+                started = True
+                await _refuse(_too_large(limit), send)
+            return
+        started = started or message["type"] == "http.response.start"
+        await send(message)
+
+    try:
+        await app(scope, counted, guarded)
+    except Exception:
+        if not over:
+            raise
+    if over and not started:
+        await _refuse(_too_large(limit), send)
+
+
+async def _redirect(location: str, send: Send) -> None:
+    headers = [(b"location", location.encode()), (b"content-length", b"0"), (b"cache-control", b"no-store")]
+    await send({"type": "http.response.start", "status": 303, "headers": headers})
+    await send({"type": "http.response.body", "body": b""})
+
+
 async def _refuse(refusal: Refusal, send: Send) -> None:
     from pensioncert.api.errors import error_body
 
@@ -366,7 +447,7 @@ def install_log_redaction(settings: Settings | None = None) -> None:
     _installed_redaction = True
 
 
-def install_protection(app: Any, settings: Settings | None = None) -> None:
-    """What ``create_app`` calls: the middleware and log redaction."""
+def install_protection(app: Any, settings: Settings | None = None, staff_gate: StaffGate | None = None) -> None:
+    """What ``create_app`` calls: the middleware (with the back office's session check) and log redaction."""
     install_log_redaction(settings)
-    app.add_middleware(ProtectionMiddleware, settings=settings)
+    app.add_middleware(ProtectionMiddleware, settings=settings, staff_gate=staff_gate)

@@ -25,19 +25,21 @@ def today() -> date:
     return date.today()
 
 
-# Registry and evidence files from agency systems: a city's registry export stays well below this.
-MAX_UPLOAD_BYTES = 50 * 1024 * 1024
-
-
 class UploadTooLarge(CodedError):
     code = "admin.registry.too_large"
 
 
 async def read_upload(file: UploadFile) -> bytes:
-    """The uploaded file, refusing anything above MAX_UPLOAD_BYTES without reading further."""
-    raw = await file.read(MAX_UPLOAD_BYTES + 1)
-    if len(raw) > MAX_UPLOAD_BYTES:
-        raise UploadTooLarge(f"{file.filename}: more than {MAX_UPLOAD_BYTES} bytes")
+    """The uploaded file, refusing anything above settings.admin.max_upload_bytes without reading further.
+
+    The protection middleware already refused a larger request body before it was read; this is
+    the check for an app mounted without it."""
+    from pensioncert.settings import get_settings
+
+    limit = get_settings().admin.max_upload_bytes
+    raw = await file.read(limit + 1)
+    if len(raw) > limit:
+        raise UploadTooLarge(f"{file.filename}: more than {limit} bytes")
     return raw
 
 
