@@ -274,9 +274,8 @@ class FlowSettings(BaseModel):
     public_base_url: str = ""
     # A phone session (identify → record → result) is refused after this long.
     session_ttl_minutes: int = 60
-    # Seconds the page records for a digits challenge and per action of an actions challenge.
-    digits_record_seconds: float = 5.0
-    action_record_seconds: float = 2.0
+    # How long the page records is no setting: it follows the challenge's schedule
+    # (liveness.record_tail_seconds after the last prompt; ``Challenge.record_seconds``).
 
 
 class Settings(BaseSettings):

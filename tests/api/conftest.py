@@ -53,6 +53,18 @@ class Api:
             self.app.state.challenge_rng = random.Random(seed)
         return self.client.post(f"/api/v1/sessions/{session_id}/challenges")
 
+    def start(self, session_id: str, challenge_id: str, *, timed: bool = True) -> Any:
+        return self.client.post(f"/api/v1/sessions/{session_id}/challenges/{challenge_id}/start",
+                                json={"timed": timed})
+
+    def started_challenge(self, session_id: str, seed: int | None = None, *, timed: bool = True) -> dict[str, Any]:
+        """Issue and start a challenge (as the page does when it starts recording); the start's body."""
+        issued = self.challenge(session_id, seed)
+        assert issued.status_code == 201, issued.text
+        started = self.start(session_id, issued.json()["id"], timed=timed)
+        assert started.status_code == 200, started.text
+        return dict(started.json())
+
     def upload(self, session_id: str, challenge_id: str, data: bytes, filename: str = "r.webm",
                content_type: str = "video/webm") -> Any:
         return self.client.post(f"/api/v1/sessions/{session_id}/recordings", data={"challenge_id": challenge_id},

@@ -24,8 +24,8 @@ from pensioncert.liveness.challenges import ChallengeKind, issue_challenge
 from pensioncert.settings import get_settings
 
 SUBJECT = "grace_hopper"  # the synthetic retiree's face; the registry photo is the same photo
-ACTION_SECONDS = 1.5  # PENSIONCERT_FLOW__ACTION_RECORD_SECONDS in these tests: keeps clips short
-DIGITS_SECONDS = 5.0
+# How long after each prompt the synthetic subject begins the action (a genuine, unhurried user).
+RESPONSE_LATENCY = 0.5
 
 # Demo retirees (certification.demo_data) by the case they show.
 IN_WINDOW = "张伟"
@@ -46,10 +46,8 @@ def cst_today() -> date:
 
 
 def flow_env(monkeypatch: object) -> None:
-    """Settings every flow test uses (short recordings so the clips stay 3–5 s)."""
-    setenv = monkeypatch.setenv  # type: ignore[attr-defined]
-    setenv("PENSIONCERT_FLOW__ACTION_RECORD_SECONDS", str(ACTION_SECONDS))
-    setenv("PENSIONCERT_FLOW__DIGITS_RECORD_SECONDS", str(DIGITS_SECONDS))
+    """Settings every flow test uses (today: the defaults; recordings last as long as their schedule)."""
+    del monkeypatch
     get_settings.cache_clear()
 
 
@@ -96,21 +94,33 @@ def load_demo_registry(photos: tuple[str, ...] = WITH_PHOTO) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class Planned:
-    """A seed for the server's challenge RNG and the challenge it will produce first."""
+    """A seed for the server's challenge RNG and the challenge it will produce first.
+
+    ``schedule`` is what ``…/start`` will reveal (prompt times after recording start) and
+    ``record_seconds`` how long the page records, so a clip can follow the schedule.
+    """
 
     seed: int
     kind: str
     digits: str
     actions: tuple[str, ...]
+    schedule: tuple[float, ...] = ()
+    record_seconds: float = 0.0
+
+    @property
+    def steps(self) -> tuple[str, ...]:
+        return tuple(self.digits) if self.kind == "digits" else self.actions
 
 
 def plan_challenge(kind: str, *, n_actions: int = 2, start: int = 0) -> Planned:
     """The first seed from ``start`` whose first challenge of ``kind`` has ``n_actions`` actions."""
     now = datetime.now(UTC)
+    rules = get_settings().liveness
     for seed in range(start, start + 500):
-        issued = issue_challenge(ChallengeKind(kind), random.Random(seed), now, "plan", get_settings().liveness)
+        issued = issue_challenge(ChallengeKind(kind), random.Random(seed), now, "plan", rules)
         if kind == "digits" or len(issued.actions) == n_actions:
-            return Planned(seed, kind, issued.digits, issued.actions)
+            return Planned(seed, kind, issued.digits, issued.actions, issued.schedule,
+                           round(issued.record_seconds(rules), 2))
     raise AssertionError("no seed found")
 
 
@@ -135,9 +145,10 @@ def _cache_dir() -> Path:
     return path
 
 
-def action_script(actions: tuple[str, ...], seconds: float = ACTION_SECONDS) -> str:
-    """Perform each action in the slot the page prompts it (0.4 s + i·slot), a little after the prompt."""
-    return ",".join(f"{action}@{0.7 + i * seconds:.2f}" for i, action in enumerate(actions))
+def action_script(actions: tuple[str, ...], schedule: tuple[float, ...],
+                  latency: float = RESPONSE_LATENCY) -> str:
+    """Perform each action ``latency`` seconds after its prompt (synth script: ``blink@1.9,nod@4.1``)."""
+    return ",".join(f"{action}@{at + latency:.2f}" for action, at in zip(actions, schedule, strict=True))
 
 
 def clip(*, script: str | None = None, digits: str | None = None, duration: float, photo: str = SUBJECT,
@@ -155,14 +166,19 @@ def clip(*, script: str | None = None, digits: str | None = None, duration: floa
     return files
 
 
-def actions_clip(planned: Planned, *, perform: bool = True) -> ClipFiles:
-    """The subject answering an actions challenge (``perform=False``: just looking at the camera)."""
-    record = ACTION_SECONDS * (len(planned.actions) + 0.5)
-    return clip(script=action_script(planned.actions) if perform else "", duration=round(record + 0.8, 2))
+def actions_clip(planned: Planned, *, perform: bool = True, photo: str = SUBJECT,
+                 latency: float = RESPONSE_LATENCY) -> ClipFiles:
+    """The subject following the planned schedule for as long as the page records.
+
+    ``perform=False``: just looking at the camera. ``photo``: someone else's face (an attacker).
+    """
+    script = action_script(planned.actions, planned.schedule, latency) if perform else ""
+    return clip(script=script, duration=planned.record_seconds, photo=photo)
 
 
 def digits_clip(planned: Planned) -> ClipFiles:
-    return clip(digits=planned.digits, duration=DIGITS_SECONDS + 0.8)
+    """The subject reading the digits (not yet one per prompt time: the synth speaks them in a row)."""
+    return clip(digits=planned.digits, duration=planned.record_seconds)
 
 
 # ------------------------------------------------------------------------ ID cards

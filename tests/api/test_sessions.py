@@ -13,6 +13,7 @@ def test_openapi_publishes_every_route(api: Api) -> None:
     paths = api.client.get("/openapi.json").json()["paths"]
     for path in ("/api/v1/sessions", "/api/v1/sessions/{session_id}/identity", "/api/v1/sessions/{session_id}/id-card",
                  "/api/v1/sessions/{session_id}/eligibility", "/api/v1/sessions/{session_id}/challenges",
+                 "/api/v1/sessions/{session_id}/challenges/{challenge_id}/start",
                  "/api/v1/sessions/{session_id}/recordings", "/api/v1/jobs/{job_id}",
                  "/api/v1/sessions/{session_id}/result", "/api/v1/queries/period", "/api/v1/queries/history",
                  "/api/v1/qr/{channel}.{fmt}", "/api/v1/channels"):
@@ -105,8 +106,7 @@ def test_identity_is_fixed_once_the_camera_step_begins(api: Api) -> None:
     session_id = api.session()
     api.identify(session_id, support.IN_WINDOW)
     challenge = api.challenge(session_id).json()
-    assert challenge["kind"] == "actions" and 2 <= len(challenge["actions"]) <= 3
-    assert len(challenge["prompts"]) == len(challenge["actions"])
+    assert challenge["kind"] == "actions" and 2 <= challenge["step_count"] <= 3
     assert_error(api.identify(session_id, support.OVERDUE), 409, "flow.already_identified")
 
 
@@ -115,9 +115,11 @@ def test_wechat_gets_digits_and_others_get_actions(api: Api) -> None:
     for channel in ("wechat", "alipay", "cityapp"):
         session_id = api.session(channel)
         api.identify(session_id, support.IN_WINDOW)
-        kinds[channel] = api.challenge(session_id).json()
-    assert kinds["wechat"]["kind"] == "digits" and len(kinds["wechat"]["digits"]) == 4
-    assert " ".join(kinds["wechat"]["digits"]) in kinds["wechat"]["prompts"][0]["zh"]
+        kinds[channel] = api.started_challenge(session_id)
+    wechat = kinds["wechat"]
+    assert wechat["kind"] == "digits" and len(wechat["digits"]) == 4 and wechat["actions"] == []
+    assert [step["digit"] for step in wechat["steps"]] == list(wechat["digits"])
+    assert all(step["digit"] in step["prompt"]["zh"] for step in wechat["steps"])
     assert kinds["alipay"]["kind"] == kinds["cityapp"]["kind"] == "actions"
 
 

@@ -50,8 +50,9 @@ def _certify(api: Api, planned: support.Planned, clip: Path, name: str, channel:
              content_type: str = "video/webm", **session: object) -> tuple[str, dict[str, object]]:
     session_id = api.session(channel, **session)
     assert api.identify(session_id, name).json()["may_certify"] is True
-    challenge = api.challenge(session_id, seed=planned.seed).json()
+    challenge = api.started_challenge(session_id, seed=planned.seed)
     assert tuple(challenge["actions"]) == planned.actions
+    assert tuple(step["at"] for step in challenge["steps"]) == planned.schedule
     job = api.upload(session_id, challenge["id"], clip.read_bytes(), clip.name, content_type)
     assert job.status_code == 202, job.text
     assert api.wait(job.json()["id"])["result"] in ("passed", "failed", "review")
@@ -105,7 +106,7 @@ def test_failed_liveness_gives_reasons_advice_and_then_manual_review(
                                                      "advice.remove_hat_glasses"}
     assert len(first["offline_channels"]) == 4
     assert first["retry_allowed"] is True and first["attempts_left"] == 1 and first["manual_review"] is False
-    challenge = api.challenge(session_id, seed=planned.seed).json()
+    challenge = api.started_challenge(session_id, seed=planned.seed)
     job = api.upload(session_id, challenge["id"], idle_clip.webm.read_bytes())
     api.wait(job.json()["id"])
     final = api.result(session_id)
@@ -124,10 +125,10 @@ def test_refused_uploads_change_nothing(
 
     session_id = api.session()
     api.identify(session_id, support.IN_WINDOW)
-    challenge = api.challenge(session_id, seed=planned.seed).json()
+    challenge = api.started_challenge(session_id, seed=planned.seed)
     other = api.session()
     api.identify(other, support.IN_WINDOW_2)
-    foreign = api.challenge(other).json()
+    foreign = api.started_challenge(other)
     video = good_clip.webm.read_bytes()
 
     def state() -> tuple[int, int, int, str]:
@@ -177,7 +178,7 @@ def test_run_verification_decides_exactly_once_and_recovers_a_dead_worker(
     api, queue = manual_api
     session_id = api.session("cityapp")
     api.identify(session_id, support.OVERDUE_OLD)
-    challenge = api.challenge(session_id, seed=planned.seed).json()
+    challenge = api.started_challenge(session_id, seed=planned.seed)
     job_id = api.upload(session_id, challenge["id"], good_clip.webm.read_bytes()).json()["id"]
     assert queue.jobs == [job_id]
     assert api.client.get(f"/api/v1/jobs/{job_id}").json()["state"] == "pending"

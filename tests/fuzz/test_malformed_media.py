@@ -62,6 +62,9 @@ def upload(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Any]]:
         def post(data: bytes, content_type: str = "video/webm", filename: str = "r.webm") -> Any:
             challenge = client.post(f"/api/v1/sessions/{session_id}/challenges")
             assert challenge.status_code == 201, challenge.text
+            started = client.post(f"/api/v1/sessions/{session_id}/challenges/{challenge.json()['id']}/start",
+                                  json={"timed": True})
+            assert started.status_code == 200, started.text
             return client.post(f"/api/v1/sessions/{session_id}/recordings",
                                data={"challenge_id": challenge.json()["id"]},
                                files={"video": (filename, data, content_type)})

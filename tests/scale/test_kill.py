@@ -110,6 +110,9 @@ def test_api_killed_keeps_sessions_and_queued_jobs(
         assert identified.status_code == 200 and identified.json()["may_certify"], identified.text
         challenge = client.post(f"/api/v1/sessions/{session_id}/challenges")
         assert challenge.status_code == 201, challenge.text
+        started = client.post(f"/api/v1/sessions/{session_id}/challenges/{challenge.json()['id']}/start",
+                              json={"timed": True})
+        assert started.status_code == 200, started.text
         upload = client.post(f"/api/v1/sessions/{session_id}/recordings", data={"challenge_id": challenge.json()["id"]},
                              files={"video": ("r.webm", still_video, "video/webm")})
         assert upload.status_code == 202, upload.text

@@ -107,15 +107,48 @@ class CardReadingOut(BaseModel):
 
 
 class ChallengeOut(BaseModel):
-    """What the user must do on video; ``record_seconds`` is how long the page records."""
+    """A challenge as issued: what kind, how many steps, how long to record; not yet *what*.
+
+    Digits, actions and their prompt times are revealed only by ``…/start``, when the page
+    starts recording, so nothing can be rehearsed or pre-recorded against them.
+    """
 
     id: str
     kind: Literal["digits", "actions"]
-    digits: str | None = None
-    actions: list[str] = Field(default_factory=list)
-    prompts: list[Message]
+    language: Literal["en", "zh"]
+    step_count: int
     expires_at: datetime
     record_seconds: float
+
+
+class ChallengeStartIn(BaseModel):
+    """``timed: false`` only for the native-camera fallback (no prompts can be shown while recording)."""
+
+    timed: bool = True
+
+
+class ChallengeStep(BaseModel):
+    """One prompt: shown alone at ``at`` seconds after recording start (``null``: untimed, show all)."""
+
+    at: float | None
+    code: str
+    action: str | None = None
+    digit: str | None = None
+    prompt: Message
+
+
+class ChallengeStartOut(BaseModel):
+    """The started challenge: its content and schedule, and by when the answer must arrive."""
+
+    id: str
+    kind: Literal["digits", "actions"]
+    timed: bool
+    started_at: datetime
+    answer_deadline: datetime
+    record_seconds: float
+    digits: str | None = None
+    actions: list[str] = Field(default_factory=list)
+    steps: list[ChallengeStep]
 
 
 class JobOut(BaseModel):

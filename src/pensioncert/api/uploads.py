@@ -1,8 +1,9 @@
 """Uploads: the recording that answers a challenge. Checked fully before anything changes.
 
 Order of checks (each has its own error code, none leaves a trace but the refusal):
-session → challenge (foreign / used / expired) → size → type → decodable. Only then is
-the challenge consumed, the recording stored encrypted and its verification job queued.
+session → challenge (foreign / used / expired / not started / after its answer deadline,
+measured when the upload has arrived) → size → type → decodable. Only then is the challenge
+consumed, the recording stored encrypted and its verification job queued.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from pensioncert.certification.models import SessionMedia
@@ -312,7 +312,9 @@ def issue(session: Session, cert_session: CertSession, *, today: date, now: date
         id=uuid.uuid4().hex,  # not from ``rng``: ids stay unguessable whatever draws the challenge
         session_id=cert_session.id,
         kind=issued.kind.value,
-        payload={"digits": issued.digits, "actions": list(issued.actions), "language": issued.language},
+        # The schedule is kept with the content and revealed with it only by ``start``.
+        payload={"digits": issued.digits, "actions": list(issued.actions), "language": issued.language,
+                 "schedule": list(issued.schedule)},
         issued_at=issued.issued_at,
         expires_at=issued.expires_at,
     )
@@ -345,7 +347,7 @@ def session_failures(session: Session, session_id: str) -> int:
 
 
 def as_rule_challenge(row: Challenge) -> rules.Challenge:
-    """The pure rules' view of a stored challenge."""
+    """The pure rules' view of a stored challenge (schedule from the payload, clock from ``started_at``)."""
     payload = row.payload or {}
     return rules.Challenge(
         kind=rules.ChallengeKind(row.kind),
@@ -357,16 +359,58 @@ def as_rule_challenge(row: Challenge) -> rules.Challenge:
         actions=tuple(payload.get("actions", ())),
         language=str(payload.get("language", "en")),
         used_at=aware(row.used_at) if row.used_at else None,
+        schedule=tuple(float(at) for at in payload.get("schedule", ())),
+        started_at=aware(row.started_at) if row.started_at else None,
     )
 
 
+def start_challenge(session: Session, cert_session: CertSession, challenge_id: str, *, timed: bool,
+                    now: datetime | None = None) -> rules.Challenge:
+    """Start the challenge's clock: the page records from now on and may show content and schedule.
+
+    Once only, whoever asks: a second start (to learn the schedule, rehearse, then answer) is
+    refused as used, and the start is one conditional UPDATE so two racing requests cannot
+    both succeed. ``timed=False`` is the native-camera fallback: the schedule is dropped for
+    good (such answers are decided by content where it is heard, else by a reviewer).
+    """
+    now = now or utcnow()
+    if cert_session.state in (PASSED, REVIEW):
+        raise FlowError("flow.already_finished", 409)
+    row = session.get(Challenge, challenge_id)
+    if row is None or row.session_id != cert_session.id:
+        raise FlowError("liveness.challenge_foreign", 409)
+    try:
+        started = rules.start_challenge(as_rule_challenge(row), now, timed=timed)
+    except rules.ChallengeError as refused:
+        raise FlowError(refused.code, 409) from refused
+    payload = dict(row.payload or {}) | {"schedule": list(started.schedule)}
+    won = session.execute(
+        update(Challenge)
+        .where(Challenge.id == row.id, Challenge.started_at.is_(None), Challenge.used_at.is_(None))
+        .values(started_at=now, payload=payload)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not won:
+        raise FlowError("liveness.challenge_used", 409)
+    session.refresh(row)
+    touch(cert_session)
+    audit(session, actor=_actor(cert_session), role=_role(cert_session), action="challenge.start",
+          retiree_id=cert_session.retiree_id,
+          detail={"challenge_id": row.id, "timed": started.timed, "requested_timed": timed})
+    return started
+
+
 def check_challenge(session: Session, cert_session: CertSession, challenge_id: str, now: datetime) -> Challenge:
-    """The challenge this upload answers, or the error that refuses it (used / expired / foreign)."""
+    """The challenge this upload answers, or the error that refuses it.
+
+    Foreign / used / expired, and (issue #12) not started → ``liveness.challenge_not_started``,
+    arrived after the answer deadline → ``liveness.challenge_expired``; ``now`` is the arrival.
+    """
     row = session.get(Challenge, challenge_id)
     if row is None:
         raise FlowError("liveness.challenge_foreign", 409)
     try:
-        rules.check_challenge_use(as_rule_challenge(row), cert_session.id, now)
+        rules.check_challenge_use(as_rule_challenge(row), cert_session.id, now, get_settings().liveness)
     except rules.ChallengeError as refused:
         raise FlowError(refused.code, 409) from refused
     return row

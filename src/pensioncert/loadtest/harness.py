@@ -155,7 +155,10 @@ def _certify(call: Any, shared: _Shared, person: Person) -> Flow | None:
     asked = 0
     while True:
         asked += 1
-        challenge = call("POST", f"/api/v1/sessions/{session_id}/challenges", 201)
+        issued = call("POST", f"/api/v1/sessions/{session_id}/challenges", 201)
+        # The actions are revealed only when recording starts (issue #12); a start is once per challenge.
+        challenge = call("POST", f"/api/v1/sessions/{session_id}/challenges/{issued['id']}/start", 200,
+                         json={"timed": True})
         video = shared.clips.get(tuple(challenge["actions"]))
         if video is not None:
             break

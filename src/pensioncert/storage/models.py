@@ -119,9 +119,12 @@ class Challenge(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     session_id: Mapped[str] = mapped_column(ForeignKey("cert_sessions.id"), index=True)
     kind: Mapped[str] = mapped_column(String(16))  # digits | actions
+    # {"digits", "actions", "language", "schedule": [prompt seconds after start]} ([] once started untimed)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # When the page started recording and learnt the content and schedule; set once (a conditional UPDATE).
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
