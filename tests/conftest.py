@@ -14,16 +14,23 @@ if TYPE_CHECKING:
     from pensioncert.storage.crypto import Protector
     from pensioncert.storage.db import Database
 
+TEST_KEYS = {
+    "PENSIONCERT_SECURITY__DATA_KEY": "dGVzdHN1aXRlLWRhdGEta2V5LTMyLWJ5dGVzLWxvbmc=",
+    "PENSIONCERT_SECURITY__LOOKUP_KEY": "test-suite-lookup-key-not-for-production",
+}
 POSTGRES_ADMIN_URL = os.environ.get("PENSIONCERT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
 @pytest.fixture(autouse=True)
 def _isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Each test gets its own data directory and fresh settings."""
+    """Each test gets its own data directory, fresh settings and test keys (serve and worker refuse the
+    development keys; the processes the tests start inherit these)."""
     from pensioncert.settings import get_settings
     from pensioncert.storage import db
 
     monkeypatch.setenv("PENSIONCERT_DATA_DIR", str(tmp_path / "data"))
+    for name, value in TEST_KEYS.items():
+        monkeypatch.setenv(name, value)
     get_settings.cache_clear()
     db.get_database.cache_clear()
     yield

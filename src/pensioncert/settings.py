@@ -203,13 +203,13 @@ class UploadSettings(BaseModel):
 
 
 class SecuritySettings(BaseModel):
-    """Keys and protection at rest. Defaults are for development only."""
+    """Keys and protection at rest. The default keys are for development only: ``serve`` and
+    ``worker`` refuse to start on them (pensioncert.keys); ``pensioncert keys generate`` makes real ones."""
 
     # 32-byte urlsafe-base64 key for AES-GCM (media, templates, ID numbers).
     data_key: str = "ZGV2ZWxvcG1lbnQta2V5LW5vdC1mb3ItcHJvZHVjdGlvbiE="
     # Key for the keyed hash that lets us look ID numbers up without storing them in clear.
     lookup_key: str = "development-lookup-key"
-    session_secret: str = "development-session-secret"
     media_retention_days: int = 30
     retention_sweep_hours: float = 6.0  # how often the API process runs the purge
     # Abuse controls (pensioncert.api.protection; docs/security.md). Counters are per fixed window,

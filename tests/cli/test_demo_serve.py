@@ -16,7 +16,9 @@ def free_port() -> int:
 
 def test_demo_command_serves_demo_data(tmp_path: Path) -> None:
     port = free_port()
-    env = dict(os.environ, PENSIONCERT_DATA_DIR=str(tmp_path / "demo"))
+    # No setup: no keys in the environment (serve would refuse the development keys; the demo uses them).
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PENSIONCERT_SECURITY__")}
+    env["PENSIONCERT_DATA_DIR"] = str(tmp_path / "demo")
     process = subprocess.Popen(
         [str(Path(sys.executable).parent / "pensioncert"), "demo", "--port", str(port),
          "--data-dir", str(tmp_path / "demo")],

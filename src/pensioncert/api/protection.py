@@ -429,7 +429,7 @@ def install_log_redaction(settings: Settings | None = None) -> None:
     if _installed_redaction:
         return
     security = (settings or get_settings()).security
-    secrets = tuple(s for s in (security.data_key, security.lookup_key, security.session_secret) if len(s) >= 8)
+    secrets = tuple(s for s in (security.data_key, security.lookup_key) if len(s) >= 8)
     previous = logging.getLogRecordFactory()
 
     def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:

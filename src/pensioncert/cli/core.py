@@ -169,12 +169,41 @@ def status(id_number: str, language: Annotated[str, typer.Option("--lang")] = "z
 TLS_HELP = "Serve HTTPS with a self-signed certificate (phones allow the camera only on HTTPS or localhost)."
 
 
+keys_app = typer.Typer(help="Keys of a deployment.", no_args_is_help=True)
+
+
+@keys_app.command("generate")
+def keys_generate() -> None:
+    """Print fresh random keys as PENSIONCERT_SECURITY__* lines (append them to the service's .env)."""
+    from pensioncert.keys import generate_env_lines
+
+    for line in generate_env_lines():
+        typer.echo(line)
+
+
+def require_production_keys() -> None:
+    """Exit 2, naming each variable, when the keys are unset, the development ones, or malformed."""
+    from pensioncert.keys import key_problems
+    from pensioncert.settings import get_settings
+
+    problems = key_problems(get_settings().security)
+    for problem in problems:
+        typer.echo(f"refusing to start: {problem}", err=True)
+    if problems:
+        raise typer.Exit(2)
+
+
 def serve(
     host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port")] = 8000,
     tls: Annotated[bool, typer.Option("--tls", help=TLS_HELP)] = False,
 ) -> None:
-    """Serve the API, the phone pages and the back office."""
+    """Serve the API, the phone pages and the back office (refuses the development keys)."""
+    require_production_keys()
+    _serve(host, port, tls)
+
+
+def _serve(host: str, port: int, tls: bool) -> None:
     import uvicorn
 
     from pensioncert.logging_setup import configure_logging
@@ -224,11 +253,12 @@ def demo(
     console.print(f"ID-card photos of the demo retirees for the WeChat / city-app scans: {cards[0].parent}/")
     console.print("Back office: /admin/  (reviewer / demo-reviewer-pass; see docs/admin.md)")
     if not no_serve:
-        serve(host=host, port=port, tls=tls)
+        _serve(host, port, tls)  # the demo's own data: the development keys are fine here
 
 
 def register(app: typer.Typer) -> None:
     app.add_typer(id_app, name="id")
+    app.add_typer(keys_app, name="keys")
     app.command("window")(window)
     app.command("init")(init)
     app.command("import-registry")(import_registry)

@@ -21,7 +21,10 @@ def worker(
     = True,
 ) -> None:
     """Run a verification worker on the Redis queue (settings: PENSIONCERT_JOBS__REDIS_URL, database URL)."""
+    from pensioncert.cli.core import require_production_keys
     from pensioncert.jobs.redis_queue import run_worker
+
+    require_production_keys()
     from pensioncert.logging_setup import configure_logging
     from pensioncert.settings import get_settings
 

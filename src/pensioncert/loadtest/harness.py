@@ -206,7 +206,7 @@ def _per_worker(stack: Stack, since: datetime, until: datetime) -> list[dict[str
 
 def run_loadtest(config: LoadTestConfig) -> LoadTestResult:
     """Start the stack, run ``config.users`` virtual users for ``config.duration`` seconds, stop, report."""
-    from pensioncert.settings import get_settings
+    from pensioncert.keys import DATA_KEY_VARIABLE, LOOKUP_KEY_VARIABLE, generate_env_lines
     from pensioncert.storage.crypto import Protector
     from pensioncert.storage.db import Database
     from pensioncert.synth import load_photo
@@ -222,13 +222,15 @@ def run_loadtest(config: LoadTestConfig) -> LoadTestResult:
         "PENSIONCERT_LIVENESS__MAX_ACTIONS": "2",
         "PENSIONCERT_FLOW__ACTION_RECORD_SECONDS": str(ACTION_SECONDS),
     }
+    # A throwaway stack gets throwaway keys (serve and worker refuse the development ones).
+    keys = dict(line.split("=", 1) for line in generate_env_lines())
+    limits.update(keys)
     stack_config = StackConfig(workers=config.workers, fork=config.fork, work_dir=config.work_dir,
                                postgres_admin_url=config.postgres_admin_url, redis_url=config.redis_url,
                                extra_env=limits)
     say(f"starting PostgreSQL database, Redis queue, API and {config.workers} worker(s) …")
     with Stack(stack_config) as stack:
-        security = get_settings().security
-        protector = Protector(security.data_key, security.lookup_key)
+        protector = Protector(keys[DATA_KEY_VARIABLE], keys[LOOKUP_KEY_VARIABLE])
         database = Database(stack.database_url)
         count = max(100, config.users * int(config.duration / 2 + 10))
         today = (datetime.now(UTC) + timedelta(hours=8)).date()
