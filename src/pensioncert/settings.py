@@ -212,7 +212,7 @@ class SecuritySettings(BaseModel):
     lookup_key: str = "development-lookup-key"
     media_retention_days: int = 30
     retention_sweep_hours: float = 6.0  # how often the API process runs the purge
-    # Abuse controls (pensioncert.api.protection; docs/security.md). Counters are per fixed window,
+    # Abuse controls (pensioncert.api.protection; docs/security.md). Counters are per window from the first hit,
     # in Redis when jobs.backend is "redis" (shared by API replicas), else in the API process.
     # Per IP: generous, since a community workstation or a carrier NAT puts many people behind one address.
     rate_limit_enabled: bool = True
@@ -220,6 +220,10 @@ class SecuritySettings(BaseModel):
     ip_uploads_per_hour: int = 240
     # Per device (X-Device-Id header, else IP + User-Agent): sessions it may start per hour.
     device_sessions_per_hour: int = 30
+    # Name + ID number attempts (identity and queries), against enumeration of the registry: a person
+    # mistyping needs 2-3 tries; a session that used 5 starts again (and counts against its address).
+    session_identity_attempts: int = 5
+    ip_identity_per_hour: int = 30  # a community workstation helps ~10 people an hour, ~2 tries each
     # Per retiree (keyed hash of the ID number / the session's retiree): guessing and replay caps.
     retiree_identity_per_hour: int = 10
     retiree_uploads_per_day: int = 12

@@ -8,13 +8,15 @@ while it streams and the request is answered 413 the moment it passes the limit.
 back-office ``POST`` without a live staff session is sent to the login page before a
 byte of its body is read (FastAPI parses form bodies before it runs the guard).
 
-Rate limits (settings.security, docs/security.md) are fixed-window counters, in Redis when
-the job backend is Redis (shared by all API replicas) and in the process otherwise:
+Rate limits (settings.security, docs/security.md) count hits in a window that opens at a key's
+first hit (``Retry-After`` is the rest of it), in Redis when the job backend is Redis (shared
+by all API replicas) and in the process otherwise:
 
 - per IP: every API request (per minute) and uploads (per hour) — generous, for NATs;
 - per device (``X-Device-Id``, else IP + User-Agent): sessions started per hour;
-- per retiree: identity and query attempts per hour, keyed by the keyed hash of the ID number
-  (guessing someone's number or name is throttled for that person whoever asks), and
+- identity and query attempts (name + ID number): per session, per client address, and per
+  retiree, keyed by the keyed hash of the ID number (guessing someone's number or name is
+  throttled for that person whoever asks); and
   recordings per day, keyed by the session's retiree.
 
 A Redis outage fails open (logged): refusing every retiree because a counter store is down
@@ -62,7 +64,7 @@ _NO_CSP = ("/docs", "/redoc")
 _HSTS = "max-age=31536000; includeSubDomains"
 
 _UPLOAD = re.compile(r"^/api/v1/sessions/([^/]+)/(recordings|id-card)$")
-_IDENTITY = re.compile(r"^/api/v1/(sessions/[^/]+/identity|queries/[^/]+)$")
+_IDENTITY = re.compile(r"^/api/v1/(sessions/(?P<session>[^/]+)/identity|queries/[^/]+)$")
 _SESSIONS = "/api/v1/sessions"
 _DEVICE_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 _MULTIPART_SLACK = 1024 * 1024  # multipart framing and the small form fields around the file
@@ -75,7 +77,7 @@ StaffGate = Callable[[str], bool]
 
 
 class Limiter(Protocol):
-    """Counts hits of ``key`` in fixed windows; says how long to wait (0: allowed)."""
+    """Counts hits of ``key`` in a window that opens at its first hit; says how long to wait (0: allowed)."""
 
     def hit(self, key: str, limit: int, window: int) -> int: ...
 
@@ -84,42 +86,43 @@ class MemoryLimiter:
     """Counters in this process: the embedded (single server) deployment."""
 
     def __init__(self) -> None:
-        self._counts: dict[tuple[str, int], int] = {}
+        self._counts: dict[str, tuple[int, float]] = {}  # key -> (hits, end of its window)
         self._lock = threading.Lock()
         self._pruned = 0.0
 
     def hit(self, key: str, limit: int, window: int) -> int:
         now = time.time()
-        slot = int(now // window)
         with self._lock:
             if now - self._pruned > 60:
-                self._counts = {k: v for k, v in self._counts.items() if (k[1] + 1) * window > now - 3600}
+                self._counts = {k: v for k, v in self._counts.items() if v[1] > now}
                 self._pruned = now
-            count = self._counts.get((key, slot), 0) + 1
-            self._counts[(key, slot)] = count
-        return 0 if count <= limit else max(1, int((slot + 1) * window - now) + 1)
+            count, ends = self._counts.get(key, (0, 0.0))
+            if ends <= now:
+                count, ends = 0, now + window
+            count += 1
+            self._counts[key] = (count, ends)
+        return 0 if count <= limit else max(1, int(ends - now) + 1)
 
 
 class RedisLimiter:
-    """Counters in Redis (``INCR`` + ``EXPIRE``): one budget across every API replica."""
+    """Counters in Redis (``SET NX EX`` + ``INCR``): one budget across every API replica."""
 
     def __init__(self, connection: Any, prefix: str) -> None:
         self.connection = connection
         self.prefix = prefix
 
     def hit(self, key: str, limit: int, window: int) -> int:
-        now = time.time()
-        slot = int(now // window)
-        name = f"{self.prefix}:rl:{key}:{slot}"
+        name = f"{self.prefix}:rl:{key}"
         try:
-            pipe = self.connection.pipeline(transaction=False)
+            pipe = self.connection.pipeline(transaction=True)
+            pipe.set(name, 0, ex=window, nx=True)  # the window opens at the first hit
             pipe.incr(name)
-            pipe.expire(name, window + 1)
-            count = int(pipe.execute()[0])
+            pipe.ttl(name)
+            _, count, ttl = pipe.execute()
         except Exception as failure:  # fail open: see the module docstring
             log.warning("rate limiter unavailable (%s): request allowed", type(failure).__name__)
             return 0
-        return 0 if count <= limit else max(1, int((slot + 1) * window - now) + 1)
+        return 0 if int(count) <= limit else max(1, int(ttl))
 
 
 def make_limiter(settings: Settings) -> Limiter:
@@ -267,15 +270,27 @@ class ProtectionMiddleware:
                 device = hashlib.sha256(f"{ip}|{headers.get('user-agent', '')}".encode()).hexdigest()[:24]
             return receive, await self._limit(f"device:{device}", security.device_sessions_per_hour, 3600,
                                               "protection.too_many_sessions")
-        if method == "POST" and _IDENTITY.match(path):
-            number = _id_number_of(body)
-            if number:
-                from pensioncert.storage.crypto import protector_from_settings
-
-                digest = protector_from_settings().lookup_hash(number)[:32]
-                return receive, await self._limit(f"retiree-id:{digest}", security.retiree_identity_per_hour,
-                                                  3600, "protection.too_many_identity_attempts")
+        identity = _IDENTITY.match(path) if method == "POST" else None
+        if identity is not None:
+            return receive, await self._limit_identity(identity.group("session"), ip, _id_number_of(body))
         return receive, None
+
+    async def _limit_identity(self, session_id: str | None, ip: str, number: str) -> Refusal | None:
+        """Name + ID number guesses: capped per session, per client address, and per ID number."""
+        security = self.settings.security
+        code = "protection.too_many_identity_attempts"
+        if session_id:  # the window outlives the session, so a session never gets a second allowance
+            refusal = await self._limit(f"identity-session:{session_id[:64]}", security.session_identity_attempts,
+                                        2 * 60 * self.settings.flow.session_ttl_minutes, code)
+            if refusal is not None:
+                return refusal
+        refusal = await self._limit(f"identity-ip:{ip}", security.ip_identity_per_hour, 3600, code)
+        if refusal is not None or not number:
+            return refusal
+        from pensioncert.storage.crypto import protector_from_settings
+
+        digest = protector_from_settings().lookup_hash(number)[:32]
+        return await self._limit(f"retiree-id:{digest}", security.retiree_identity_per_hour, 3600, code)
 
     async def _limit(self, key: str, limit: int, window: int, code: str) -> Refusal | None:
         if limit <= 0:
