@@ -274,6 +274,11 @@ class FlowSettings(BaseModel):
     # the record to manual review. Never a silent pass. False (default): such users are sent to a
     # channel that has a reference (ID-card scan) or to an offline channel.
     enroll_reference_on_first_certification: bool = False
+    # A face matched only against this session's ID-card portrait (no registry photo) goes to manual
+    # review: the card may be someone else's, or forged with the holder's face. True only for agencies
+    # that accept a card portrait as the reference. Either way the portrait becomes the stored
+    # reference only when a reviewer accepts the case.
+    trust_card_portrait: bool = False
     # Address printed in the channel QR codes; empty = the address the request came to.
     public_base_url: str = ""
     # A phone session (identify → record → result) is refused after this long.

@@ -108,37 +108,51 @@ def decide(
     attempt_day: date = case.record.created_at.date()
     if accept and not eligibility_for(retiree, attempt_day).may_certify:
         raise ReviewError("admin.review.not_eligible")
+    enrolled = _adopt_enrolled_reference(session, retiree, case.record) if accept else None
+    notes = notes.strip()[:1900]
+    if enrolled is not None:  # the note says so only when a reference was really enrolled
+        notes = f"{notes}\n{enrolled}".strip()
     record = record_certification(
         session, retiree, channel=case.record.channel, method="manual_review",
         result="passed" if accept else "rejected", certified_on=attempt_day if accept else None,
         reasons=[f"admin.review.reason.{reason}"], operator=reviewer, session_id=case.record.session_id,
-        notes=notes.strip()[:2000],
+        notes=notes,
     )
     if accept:
-        _adopt_enrolled_reference(session, retiree, case.record)
         notify(session, retiree.id, "admin.notice.review_accepted", {"certified_on": attempt_day.isoformat()})
     else:
         notify(session, retiree.id, "admin.notice.review_rejected", {})
     return record
 
 
-def _adopt_enrolled_reference(session: Session, retiree: Retiree, record: CertificationRecord) -> None:
-    """An accepted enrolment makes the reviewed recording's best frame the retiree's reference face.
+def _adopt_enrolled_reference(session: Session, retiree: Retiree, record: CertificationRecord) -> str | None:
+    """An accepted case makes the face it was judged on the retiree's reference; returns the note to keep.
 
-    Enrolled frames never become the reference before a person has looked: otherwise whoever
-    enrolled first would pass every later attempt.
+    With no registry photo, the reviewed recording's best frame (enrolment policy) or this session's
+    ID-card portrait (card flow) becomes the reference, and only here: neither ever becomes the
+    reference before a person has looked, otherwise whoever enrolled first, or whoever showed a card
+    (someone else's, or one forged with their own face), would pass every later attempt.
     """
-    from pensioncert.certification.flow import store_reference_photo
+    from pensioncert.certification.flow import card_portrait, store_reference_photo
     from pensioncert.certification.models import SessionMedia
     from pensioncert.storage.crypto import protector_from_settings
     from pensioncert.storage.media_store import media_store_from_settings
 
-    if record.scores.get("reference") != "enroll" or retiree.reference_photo_encrypted is not None:
-        return
-    frame = session.scalars(
-        select(SessionMedia).where(
-            SessionMedia.job_id == record.scores.get("job_id"), SessionMedia.kind == "best_frame"
-        )
-    ).first()
-    if frame is not None:
-        store_reference_photo(protector_from_settings(), retiree, media_store_from_settings().get(frame.media_key))
+    if retiree.reference_photo_encrypted is not None:
+        return None
+    source = record.scores.get("reference")
+    media: SessionMedia | None = None
+    if source == "enroll":
+        media = session.scalars(
+            select(SessionMedia).where(
+                SessionMedia.job_id == record.scores.get("job_id"), SessionMedia.kind == "best_frame"
+            )
+        ).first()
+        note = "reference enrolled from this recording"
+    elif source == "id_card" and record.session_id is not None:
+        media = card_portrait(session, record.session_id)
+        note = "reference enrolled from this session's ID-card portrait"
+    if media is None:
+        return None
+    store_reference_photo(protector_from_settings(), retiree, media_store_from_settings().get(media.media_key))
+    return note

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from pensioncert.certification import flow
 from pensioncert.certification.models import SessionMedia
+from pensioncert.liveness import challenges as rules
 from pensioncert.settings import get_settings
 from pensioncert.storage.crypto import protector_from_settings
 from pensioncert.storage.db import Database, get_database
@@ -40,13 +41,28 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Analysis:
-    """What the face and liveness checks concluded about one recording (scores: staff only)."""
+    """What the face and liveness checks concluded about one recording (scores: staff only).
+
+    ``passed`` is the analyser's verdict; ``review`` lists why a machine may not pass it even
+    so (a person must look): the decision is ``passed`` only when ``passed`` and no ``review``.
+    """
 
     passed: bool
     reasons: list[str]
     scores: dict[str, Any] = field(default_factory=dict)
     best_frame_png: bytes | None = None
     reference_source: str | None = None
+    review: list[str] = field(default_factory=list)
+
+
+class FaceEngineUnavailable(RuntimeError):
+    """The face engine could not run: the job errors (retried, then ``verify.internal_error``), never skips."""
+
+
+# Why a recording that the analyser passed still goes to a reviewer (codes in flow.toml).
+REVIEW_NO_REFERENCE = "flow.review_no_reference"  # nothing to compare with: the enrolment policy
+REVIEW_CARD_PORTRAIT = "flow.review_card_portrait"  # compared only with this session's ID-card portrait
+REVIEW_UNTIMED = "flow.review_untimed"  # native-camera fallback: no prompt timing, content not recognised
 
 
 def worker_name() -> str:
@@ -147,11 +163,13 @@ def _progress(database: Database, job_id: str, worker: str, value: int) -> None:
 
 
 def _analyse(database: Database, store: MediaStore, job_id: str) -> Analysis:
-    """Decrypt the recording, find the reference face and run the real liveness pipeline."""
+    """Decrypt the recording, find the reference face, run the real liveness pipeline, then
+    decide fail-closed what a machine may conclude (``_review_reasons``)."""
     from pensioncert import biometrics
     from pensioncert.liveness import analyse_recording
     from pensioncert.media.decode import MediaError
 
+    _require_face_engine()
     protector = protector_from_settings()
     with database.session() as session:
         job = session.get(VerificationJob, job_id)
@@ -191,8 +209,46 @@ def _analyse(database: Database, store: MediaStore, job_id: str) -> Analysis:
         # Nothing to compare with: liveness alone decides whether a reviewer gets the case.
         reasons = [r for r in reasons if not r.startswith("face.no_reference")]
         passed = not reasons
+    match = getattr(verdict, "face_match", None)
+    if passed and match is None:
+        # A pass with no identity evidence means the face engine did not run: an error, never a skip.
+        raise FaceEngineUnavailable(f"job {job_id}: the analyser passed without a face match")
+    if passed and not (getattr(match, "same_person", False) and getattr(match, "identity_consistent", False)):
+        passed, reasons = False, reasons or ["liveness.not_reference_person"]
     best = getattr(verdict, "best_frame", None)
-    return Analysis(passed, reasons, dict(getattr(verdict, "scores", {}) or {}), _png(best), source)
+    scores = dict(getattr(verdict, "scores", {}) or {}) | {"timed": challenge.timed,
+                                                            "auto_decidable": challenge.auto_decidable}
+    review = _review_reasons(source, challenge, get_settings().flow.trust_card_portrait)
+    return Analysis(passed, reasons, scores, _png(best), source, review)
+
+
+def _require_face_engine() -> None:
+    """Load the face engine's models now: if it cannot run, the job errors instead of skipping it."""
+    try:
+        from pensioncert.biometrics import engines
+
+        engines.shape_predictor_5()
+        engines.face_encoder()
+    except Exception as missing:
+        raise FaceEngineUnavailable("the face engine is unavailable") from missing
+
+
+def _review_reasons(source: str | None, challenge: rules.Challenge, trust_card_portrait: bool) -> list[str]:
+    """Why a machine may not pass this recording even if every check passed (a person must look).
+
+    Fail closed: only a timed challenge (or untimed English digits, whose content is heard)
+    compared with an accepted reference (the registry's photo; an ID-card portrait only where
+    the agency trusts them, ``flow.trust_card_portrait``) may pass without a reviewer.
+    """
+    review = []
+    if source == "id_card":
+        if not trust_card_portrait:
+            review.append(REVIEW_CARD_PORTRAIT)
+    elif source != "registry":  # enrolment (or anything new): no accepted face to compare with
+        review.append(REVIEW_NO_REFERENCE)
+    if not challenge.auto_decidable:
+        review.append(REVIEW_UNTIMED)
+    return review
 
 
 def _png(frame: Any) -> bytes | None:
@@ -211,6 +267,8 @@ def _decide(database: Database, store: MediaStore, job_id: str, worker: str, ana
     """Record the outcome exactly once: the state change and the record share one transaction."""
     now = flow.utcnow()
     result = _result_of(analysis, error)
+    if result == flow.REVIEW:
+        analysis.reasons = list(dict.fromkeys([*analysis.reasons, *analysis.review]))
     with database.session() as session:
         decided = session.execute(
             update(VerificationJob)
@@ -234,11 +292,12 @@ def _decide(database: Database, store: MediaStore, job_id: str, worker: str, ana
 
 
 def _result_of(analysis: Analysis, error: bool) -> str:
+    """Passed only when the analyser passed and nothing asks for a reviewer; never passed by default."""
     if error:
         return "error"
-    if analysis.reference_source == "enroll":
-        return flow.REVIEW if analysis.passed else flow.FAILED
-    return flow.PASSED if analysis.passed else flow.FAILED
+    if not analysis.passed:
+        return flow.FAILED
+    return flow.REVIEW if analysis.review else flow.PASSED
 
 
 def _apply(session: Session, store: MediaStore, cert_session: CertSession, retiree: Retiree, job: VerificationJob,
@@ -252,21 +311,21 @@ def _apply(session: Session, store: MediaStore, cert_session: CertSession, retir
                                  created_at=now))
         # Enrolment policy: this best frame becomes the reference only when a reviewer accepts the
         # case (admin.review.decide); until then every attempt goes to review, none passes.
-    if result == flow.PASSED and analysis.reference_source == "id_card":
-        portrait = flow.card_portrait(session, cert_session.id)
-        if portrait is not None and retiree.reference_photo_encrypted is None:
-            flow.store_reference_photo(protector_from_settings(), retiree, store.get(portrait.media_key))
+    # Nor does an ID-card portrait ever become the stored reference here, even after a pass: only a
+    # reviewer's acceptance enrols it (admin.review.decide), or whoever shows a card once owns the face.
     if result == "error":
         flow.touch(cert_session, flow.IDENTIFIED)
         audit(session, actor="system", role="worker", action="verification.error", retiree_id=retiree.id,
               detail={"job_id": job.id, "session_id": cert_session.id})
         return
-    notes = "reference enrolled from this recording" if analysis.reference_source == "enroll" else ""
+    # Nothing is enrolled by a job; a reviewer's acceptance enrols (and notes it on the decision).
+    notes = ""
     record_certification(
         session, retiree, channel=cert_session.channel,
         method="manual_review" if result == flow.REVIEW else method, result=result,
         certified_on=_today(now) if result == flow.PASSED else None, reasons=analysis.reasons,
-        scores=analysis.scores | {"reference": analysis.reference_source, "job_id": job.id},
+        scores=analysis.scores | {"reference": analysis.reference_source, "job_id": job.id,
+                                  "review": list(analysis.review)},
         session_id=cert_session.id, proxy=flow.proxy_of(cert_session), notes=notes,
     )
     state = result
