@@ -216,9 +216,15 @@ class SecuritySettings(BaseModel):
     # in Redis when jobs.backend is "redis" (shared by API replicas), else in the API process.
     # Per IP: generous, since a community workstation or a carrier NAT puts many people behind one address.
     rate_limit_enabled: bool = True
+    # Reverse proxies (addresses or CIDR ranges, JSON list) whose X-Forwarded-For is believed; from
+    # anyone else the header is ignored and the peer address counts (pensioncert.clientaddr).
+    trusted_proxies: list[str] = Field(default_factory=list)
     ip_requests_per_minute: int = 600
     ip_uploads_per_hour: int = 240
-    # Per device (X-Device-Id header, else IP + User-Agent): sessions it may start per hour.
+    # Sessions started per client address per hour (a carrier NAT or a community workstation: generous),
+    # and per device (X-Device-Id header, else address + User-Agent): the device id is chosen by the
+    # client, so it only ever adds a limit on top of the address's.
+    ip_sessions_per_hour: int = 120
     device_sessions_per_hour: int = 30
     # Name + ID number attempts (identity and queries), against enumeration of the registry: a person
     # mistyping needs 2-3 tries; a session that used 5 starts again (and counts against its address).

@@ -68,7 +68,13 @@ def has_live_session(cookie_header: str) -> bool:
 
 
 def client_ip(request: Request) -> str:
-    return request.client.host if request.client else ""
+    """The staff member's address for the audit log and login back-off (X-Forwarded-For only from trusted
+    proxies, pensioncert.clientaddr)."""
+    from pensioncert.clientaddr import client_address
+    from pensioncert.settings import get_settings
+
+    peer = request.client.host if request.client else ""
+    return client_address(peer, request.headers.get("x-forwarded-for"), get_settings().security.trusted_proxies)
 
 
 @dataclass

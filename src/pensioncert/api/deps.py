@@ -45,7 +45,11 @@ def today() -> date:
 
 
 def client_ip(request: Request) -> str:
-    return request.client.host if request.client else ""
+    """The client's address as the rate limits see it (X-Forwarded-For only from trusted proxies)."""
+    from pensioncert.clientaddr import client_address
+
+    peer = request.client.host if request.client else ""
+    return client_address(peer, request.headers.get("x-forwarded-for"), get_settings().security.trusted_proxies)
 
 
 DbSession = Annotated[Session, Depends(db_session)]

@@ -12,8 +12,10 @@ Rate limits (settings.security, docs/security.md) count hits in a window that op
 first hit (``Retry-After`` is the rest of it), in Redis when the job backend is Redis (shared
 by all API replicas) and in the process otherwise:
 
-- per IP: every API request (per minute) and uploads (per hour) — generous, for NATs;
-- per device (``X-Device-Id``, else IP + User-Agent): sessions started per hour;
+- per client address (``X-Forwarded-For`` believed only from ``security.trusted_proxies``):
+  every API request (per minute), uploads and sessions started (per hour) — generous, for NATs;
+- per device (``X-Device-Id``, else address + User-Agent): sessions started per hour, on top of
+  the address's budget (the client chooses its device id: it may add a limit, never relax one);
 - identity and query attempts (name + ID number): per session, per client address, and per
   retiree, keyed by the keyed hash of the ID number (guessing someone's number or name is
   throttled for that person whoever asks); and
@@ -220,8 +222,7 @@ class ProtectionMiddleware:
         path: str = scope["path"]
         method: str = scope["method"]
         headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
-        client = scope.get("client")
-        ip = client[0] if client else ""
+        ip = scope_client_address(scope, headers, security.trusted_proxies)
         upload = _UPLOAD.match(path) if method == "POST" else None
 
         if security.rate_limit_enabled:
@@ -266,6 +267,11 @@ class ProtectionMiddleware:
             device = headers.get("x-device-id")
             if device is not None and not _DEVICE_ID.match(device):
                 return receive, Refusal(400, "protection.bad_device_id", {})
+            # The address's budget first: a new X-Device-Id on every request must not buy new sessions.
+            refusal = await self._limit(f"ip-sessions:{ip}", security.ip_sessions_per_hour, 3600,
+                                        "protection.too_many_sessions")
+            if refusal is not None:
+                return receive, refusal
             if device is None:
                 device = hashlib.sha256(f"{ip}|{headers.get('user-agent', '')}".encode()).hexdigest()[:24]
             return receive, await self._limit(f"device:{device}", security.device_sessions_per_hour, 3600,
@@ -300,6 +306,14 @@ class ProtectionMiddleware:
             return None
         log.info("rate limit %s hit (scope %s)", code, key.split(":", 1)[0])  # never the key: it may be an IP
         return Refusal(429, code, {"retry_after": wait}, wait)
+
+
+def scope_client_address(scope: Scope, headers: dict[str, str], trusted_proxies: list[str]) -> str:
+    """The address limits are keyed on: the peer, or X-Forwarded-For's nearest untrusted hop behind our proxies."""
+    from pensioncert.clientaddr import client_address
+
+    client = scope.get("client")
+    return client_address(client[0] if client else "", headers.get("x-forwarded-for"), trusted_proxies)
 
 
 class _ClientGone(Exception):

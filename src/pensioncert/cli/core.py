@@ -220,8 +220,11 @@ def _serve(host: str, port: int, tls: bool) -> None:
         certfile, keyfile = str(cert), str(key)
     scheme = "https" if tls else "http"
     console.print(f"pensioncert on {scheme}://{host}:{port}/  (data: {settings.database_url})")
+    # uvicorn would believe X-Forwarded-For from 127.0.0.1 by default; only the configured proxies count.
+    proxies = settings.security.trusted_proxies
     uvicorn.run("pensioncert.api.app:create_app", factory=True, host=host, port=port, log_config=None,
-                ssl_certfile=certfile, ssl_keyfile=keyfile)
+                ssl_certfile=certfile, ssl_keyfile=keyfile, proxy_headers=bool(proxies),
+                forwarded_allow_ips=",".join(proxies) if proxies else None)
 
 
 def demo(
