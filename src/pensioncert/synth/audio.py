@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -71,12 +72,17 @@ class Speech:
 
 def speak_digits(
     digits: str, n_frames: int, fps: float, language: str, rng: np.random.Generator, start: float = 0.8,
-    voiced: bool = True,
+    voiced: bool = True, onsets: Sequence[float] | None = None,
 ) -> Speech:
     """Speak ``digits`` one by one from ``start`` seconds; the mouth envelope follows the syllables.
 
-    With ``voiced=False`` the mouth still moves but the track holds only the noise floor (a mime).
+    ``onsets`` (one per digit) places each digit's voice onset instead (a speaker answering timed
+    prompts); a digit is never started before the previous one ended plus 120 ms, as nobody
+    speaks two digits at once. With ``voiced=False`` the mouth still moves but the track holds
+    only the noise floor (a mime).
     """
+    if onsets is not None and len(onsets) != len(digits):
+        raise ValueError("one onset per digit")
     n = int(round(n_frames / fps * SAMPLE_RATE))
     speech = np.zeros(n, np.float32)
     speed = int(rng.integers(130, 165))
@@ -84,7 +90,9 @@ def speak_digits(
     gain = float(rng.uniform(0.25, 0.4))
     times: list[DigitTime] = []
     pos = start
-    for d in digits:
+    for i, d in enumerate(digits):
+        if onsets is not None:
+            pos = max(float(onsets[i]), times[-1].offset + 0.12) if times else float(onsets[i])
         x = speak(d, language, speed, pitch)
         x = x / (np.abs(x).max() + 1e-9) * gain
         i0 = int(pos * SAMPLE_RATE)

@@ -159,3 +159,65 @@ def _body_xy(head: HeadModel, pose: Pose) -> NDArray[np.float64]:
     c, s = np.cos(rot), np.sin(rot)
     local = (head.body_model - head.neck) @ np.array([[c, s], [-s, c]]) + head.neck + body_shift
     return np.column_stack([pose.x + pose.scale * local[:, 0], pose.y + pose.scale * local[:, 1]])
+
+
+# Upper face oval of the 478-point mesh, from the right temple over the forehead to the left one.
+_FOREHEAD_OVAL = (127, 162, 21, 54, 103, 67, 109, 10, 338, 297, 332, 284, 251, 389, 356)
+
+
+def draw_glasses(canvas: NDArray[np.float32], drawn: Drawn, colour: tuple[float, float, float] = (28.0, 24.0, 22.0),
+                 ) -> None:
+    """Dark-rimmed glasses over the eyes of a drawn head: rims, bridge and the start of the arms.
+
+    Drawn from the head's own mesh points in this frame, so they turn and nod with it; the
+    lenses are clear, as a reader's glasses are (the eyes and blinks stay visible).
+    """
+    lm = drawn.landmarks
+    iod = float(np.linalg.norm(lm[468 if len(lm) > 468 else 33] - lm[473 if len(lm) > 473 else 263]))
+    iod = max(iod, float(np.linalg.norm(lm[133] - lm[362])) * 1.6, 8.0)
+    thick = max(2, int(round(0.05 * iod)))
+    centres = []
+    for outer, inner in ((33, 133), (263, 362)):
+        a, b = lm[outer], lm[inner]
+        centre = (a + b) / 2 + np.array([0.0, 0.02 * iod])
+        width = float(np.linalg.norm(a - b))
+        angle = float(np.degrees(np.arctan2(b[1] - a[1], b[0] - a[0])))
+        axes = (max(2, int(round(0.85 * width))), max(2, int(round(0.55 * width))))
+        cv2.ellipse(canvas, (int(round(centre[0])), int(round(centre[1]))), axes, angle, 0, 360, colour, thick,
+                    cv2.LINE_AA)
+        centres.append((centre, width, a))
+    (c_r, w_r, _), (c_l, w_l, _) = centres
+    gap = max(float(np.linalg.norm(c_l - c_r)), 1e-6)
+    bridge = [c_r + (c_l - c_r) * (0.5 - 0.425 * w_r / gap), c_r + (c_l - c_r) * (0.5 + 0.425 * w_l / gap)]
+    p0, p1 = (tuple(int(round(v)) for v in p) for p in bridge)
+    cv2.line(canvas, p0, p1, colour, thick, cv2.LINE_AA)
+    for eye, temple in ((33, 127), (263, 356)):  # arms towards the ears
+        a = lm[eye] + (lm[eye] - lm[133 if eye == 33 else 362]) * 0.7
+        b = lm[temple]
+        cv2.line(canvas, tuple(int(round(v)) for v in a), tuple(int(round(v)) for v in b), colour, thick,
+                 cv2.LINE_AA)
+
+
+def draw_hat(canvas: NDArray[np.float32], drawn: Drawn, colour: tuple[float, float, float] = (52.0, 58.0, 92.0),
+             ) -> None:
+    """A soft cap over the top of a drawn head: crown above the hairline, brim at the top of the forehead.
+
+    It covers the hair and the top of the forehead, never the eyebrows, as a cap worn indoors does.
+    """
+    lm = drawn.landmarks
+    oval = lm[list(_FOREHEAD_OVAL[1:-1])]  # temples excluded: a cap ends above the ears
+    brow = lm[[70, 63, 105, 66, 107, 336, 296, 334, 293, 300]]
+    top, chin = lm[10], lm[152]
+    up = (top - chin) / max(float(np.linalg.norm(top - chin)), 1e-6)
+    span = float(np.linalg.norm(lm[127] - lm[356]))
+    # brim: between the forehead top and the brows (about a third of the way down from the top)
+    brim = oval + (brow.mean(axis=0) - top) * 0.3
+    brim[0] -= (lm[356] - lm[127]) * 0.08
+    brim[-1] += (lm[356] - lm[127]) * 0.08
+    bump = np.sin(np.linspace(0.15, np.pi - 0.15, len(oval)))[:, None]  # a rounded crown
+    crown = (oval + up * span * (0.12 + 0.3 * bump))[::-1]
+    poly = np.round(np.concatenate([brim, crown])).astype(np.int32)
+    cv2.fillPoly(canvas, [poly], colour, cv2.LINE_AA)
+    shade = tuple(0.7 * c for c in colour)
+    cv2.polylines(canvas, [np.round(brim).astype(np.int32)], False, shade, max(2, int(round(0.03 * span))),
+                  cv2.LINE_AA)

@@ -1,4 +1,8 @@
-"""Event scripts (``blink@1.0,turn_left@2.0-2.8``) and the per-frame head controls they produce."""
+"""Event scripts (``blink@1.0,turn_left@2.0-2.8,say_7@3.1``) and the per-frame head controls they produce.
+
+``say_<d>@t`` speaks digit ``d`` with its voice onset at ``t`` seconds (the renderer's speech track,
+see ``subject.render_subject``); every other event moves the head.
+"""
 
 from __future__ import annotations
 
@@ -21,8 +25,10 @@ ACTIONS: dict[str, tuple[float, str, float]] = {
     "tilt_left": (1.0, "roll", -15.0),
     "tilt_right": (1.0, "roll", 15.0),
 }
+# Spoken digits: the duration is nominal (the voice lasts as long as espeak-ng says the digit).
+SAY = {f"say_{d}": (0.5, "speech", 1.0) for d in "0123456789"}
 
-_EVENT = re.compile(r"^\s*([a-z_]+)\s*@\s*(\d+(?:\.\d+)?)\s*(?:-\s*(\d+(?:\.\d+)?))?\s*s?\s*$")
+_EVENT = re.compile(r"^\s*([a-z_0-9]+)\s*@\s*(\d+(?:\.\d+)?)\s*(?:-\s*(\d+(?:\.\d+)?))?\s*s?\s*$")
 
 
 @dataclass(frozen=True)
@@ -44,10 +50,10 @@ def parse_script(script: str | None) -> list[Event]:
         if not match:
             raise ValueError(f"bad script event {part!r}: expected action@start or action@start-end")
         action, start_s, end_s = match.groups()
-        if action not in ACTIONS:
-            raise ValueError(f"unknown action {action!r}; known: {', '.join(sorted(ACTIONS))}")
+        if action not in ACTIONS and action not in SAY:
+            raise ValueError(f"unknown action {action!r}; known: {', '.join(sorted(ACTIONS))}, say_0..say_9")
         start = float(start_s)
-        end = float(end_s) if end_s else start + ACTIONS[action][0]
+        end = float(end_s) if end_s else start + (ACTIONS.get(action) or SAY[action])[0]
         if end <= start:
             raise ValueError(f"event {part!r} ends before it starts")
         events.append(Event(action, start, end))
@@ -90,6 +96,8 @@ def controls(events: list[Event], n_frames: int, fps: float, seed: int, idle: fl
     eye = np.zeros(n_frames)
     mouth = np.zeros(n_frames)
     for ev in events:
+        if ev.action in SAY:
+            continue  # speech: the renderer's audio track drives the mouth
         _, channel, amp = ACTIONS[ev.action]
         u = (t - ev.start) / (ev.end - ev.start)
         inside = (u >= 0) & (u <= 1)
@@ -108,3 +116,8 @@ def controls(events: list[Event], n_frames: int, fps: float, seed: int, idle: fl
         elif channel == "shake":
             yaw = yaw + np.where(inside, amp * np.sin(2 * np.pi * np.clip(u, 0, 1)), 0.0)
     return Controls(t=t, yaw=yaw, pitch=pitch, roll=roll, eye=eye, mouth=mouth, dx=dx, dy=dy)
+
+
+def spoken(events: list[Event]) -> list[Event]:
+    """The ``say_<d>`` events, in time order."""
+    return [e for e in events if e.action in SAY]

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -17,7 +18,11 @@ from pensioncert.synth.clip import FORMATS, Clip, GroundTruth
 from pensioncert.synth.head import HeadModel, build_head
 from pensioncert.synth.photos import PhotoLike, load_photo
 from pensioncert.synth.render import Drawn, Pose, draw_head
-from pensioncert.synth.script import Controls, Event, controls, parse_script
+from pensioncert.synth.script import ACTIONS as SCRIPT_ACTIONS
+from pensioncert.synth.script import Controls, Event, controls, parse_script, spoken
+
+if TYPE_CHECKING:
+    from pensioncert.liveness.challenges import Challenge
 
 FPS = 15.0
 WIDTH, HEIGHT = 640, 480
@@ -163,6 +168,8 @@ def render_subject(
     spoken_digits: str | None = None,
     progress: bool = False,
     identity: str = "subject",
+    glasses: bool = False,
+    hat: bool = False,
 ) -> Clip:
     """Render a genuine clip of the person in ``photo``.
 
@@ -171,16 +178,29 @@ def render_subject(
     following the syllables. The clip is 640×480 at 15 fps; audio is float32 mono at 16 kHz.
     With ``out_dir`` the ``formats`` and ``<name>.json`` are written there.
     ``voiced=False`` mimes the digits silently and ``spoken_digits`` says other digits than the
-    challenge: both exist for the attack variants.
+    challenge: both exist for the attack variants. ``say_<d>@t`` events in ``script`` speak the
+    digits at those voice onsets instead (``follow_schedule_script``); ``glasses`` and ``hat``
+    draw those accessories on the head.
     """
     if language not in ("en", "zh"):
         raise ValueError("language must be 'en' or 'zh'")
     if digits is not None and not digits.isdigit():
         raise ValueError("digits must be a string of 0-9")
     events = parse_script(script)
+    says = spoken(events)
+    onsets = [e.start for e in says] if says else None
+    if says:
+        said_script = "".join(e.action[-1] for e in says)
+        if digits is None:
+            digits = said_script
+        if spoken_digits is None:
+            spoken_digits = said_script
+        events = [e for e in events if e not in says]
     said = spoken_digits if spoken_digits is not None else digits
     if duration is None:
-        duration = default_duration(max((e.end for e in events), default=0.0), said)
+        last_say = max(onsets) + 0.8 if onsets else 0.0
+        duration = default_duration(max([e.end for e in events] + [last_say], default=0.0),
+                                    None if onsets else said)
     n = max(1, int(round(duration * FPS)))
     rng = np.random.default_rng([seed, 7])
     head = build_head(load_photo(photo))
@@ -189,17 +209,138 @@ def render_subject(
     audio: NDArray[np.float32]
     times = []
     if said:
-        speech = speak_digits(said, n, FPS, language, np.random.default_rng([seed, 11]), SPEECH_START, voiced)
+        if onsets is not None and len(onsets) != len(said):
+            onsets = None  # other digits than scripted (attack variants): read at the default pace
+        speech = speak_digits(said, n, FPS, language, np.random.default_rng([seed, 11]), SPEECH_START, voiced,
+                              onsets=onsets)
         mouth = np.maximum(mouth, speech.envelope)
         audio, times = speech.audio, speech.times
     else:
         audio = noise_floor(int(round(n / FPS * SAMPLE_RATE)), np.random.default_rng([seed, 11]))
     plan = poses(ctrl, mouth)
-    frames, seen = film(paint_actors(lambda k: [Actor(head, plan[k], identity)]), n, rng,
-                        progress=f"rendering {name}" if progress else None)
+    paint = paint_actors(lambda k: [Actor(head, plan[k], identity)])
+    if glasses or hat:
+        paint = with_accessories(paint, glasses=glasses, hat=hat)
+    frames, seen = film(paint, n, rng, progress=f"rendering {name}" if progress else None)
     truth, marks = truth_from(name, seed, seen, FPS, language, digits,
-                              said if voiced else None, times, events)
+                              said if voiced else None, times, events + (says or []))
     clip = Clip(frames=frames, fps=FPS, audio=audio, sample_rate=SAMPLE_RATE, truth=truth, landmarks=marks)
     if out_dir is not None:
         clip.write(out_dir, name, formats)
     return clip
+
+
+def with_accessories(paint: Painter, *, glasses: bool, hat: bool) -> Painter:
+    """Wrap a painter so the main face wears glasses and/or a hat (drawn over the head)."""
+    from pensioncert.synth.render import draw_glasses, draw_hat
+
+    def painted(canvas: NDArray[np.float32], k: int) -> list[Seen]:
+        faces = paint(canvas, k)
+        if faces:
+            if hat:
+                draw_hat(canvas, faces[0].drawn)
+            if glasses:
+                draw_glasses(canvas, faces[0].drawn)
+        return faces
+
+    return painted
+
+
+Latency = float | tuple[float, float]
+# Untimed challenges (native-camera fallback): the user reads every prompt at once and answers
+# at their own pace; these are the "prompt" times the script answers from.
+UNTIMED_ACTION_SLOT = 1.8
+UNTIMED_DIGIT_SLOT = 0.75
+
+
+def follow_schedule_script(
+    challenge: Challenge,
+    *,
+    latency: Latency = (0.4, 1.2),
+    blink_every: float | None = 3.5,
+    rng: random.Random | None = None,
+) -> str:
+    """A synth script for a subject who follows ``challenge``'s schedule like a genuine user.
+
+    Each step (action, or digit said aloud as ``say_<d>``) starts ``latency`` seconds after its
+    prompt time in ``challenge.schedule``: a fixed delay, or a ``(low, high)`` range drawn per
+    step (the eval's slow elderly users: up to 2 s). A step never starts before the previous
+    one has finished (an action) or 0.55 s after the previous digit's onset, as people do.
+    Between and around the steps the subject blinks naturally, on average every
+    ``blink_every`` seconds (None: never), without overlapping a requested action; when
+    ``blink`` is requested the natural blinks stay out of its response too. Untimed challenges
+    are answered in order at a steady pace (one action per 1.8 s, one digit per 0.75 s).
+
+    Render the script with ``render_subject(photo, script=..., language=challenge.language)``,
+    or use ``render_for_challenge`` which does both.
+    """
+    rng = rng or random.Random(0)
+    steps = challenge.steps
+    digits = challenge.kind.value == "digits"
+    if challenge.timed:
+        prompts = list(challenge.schedule)
+    else:
+        slot = UNTIMED_DIGIT_SLOT if digits else UNTIMED_ACTION_SLOT
+        prompts = [0.5 + i * slot for i in range(len(steps))]
+    parts: list[str] = []
+    busy: list[tuple[float, float]] = []
+    free_from = 0.0
+    for step, prompt in zip(steps, prompts, strict=True):
+        delay = latency if isinstance(latency, int | float) else rng.uniform(*latency)
+        start = max(prompt + float(delay), free_from)
+        if digits:
+            parts.append(f"say_{step}@{start:.2f}")
+            busy.append((start - 0.1, start + 0.5))
+            free_from = start + 0.55
+        else:
+            end = start + SCRIPT_ACTIONS[step][0]
+            parts.append(f"{step}@{start:.2f}-{end:.2f}")
+            busy.append((start - 0.15, end + 0.15))
+            free_from = end + 0.1
+    if blink_every:
+        end_of_clip = max(b for _, b in busy) + 2.0 if busy else 4.0
+        at = rng.uniform(0.2, blink_every)
+        while at < end_of_clip:
+            blink = (at, at + SCRIPT_ACTIONS["blink"][0])
+            clash = [b for a, b in busy if blink[0] < b and a < blink[1]]
+            if clash:  # a blink held back until the action is over
+                at = max(clash) + 0.05
+                continue
+            parts.append(f"blink@{blink[0]:.2f}-{blink[1]:.2f}")
+            busy.append((blink[0] - 0.1, blink[1] + 0.1))
+            at += rng.uniform(0.6, 1.4) * blink_every
+    parts.sort(key=lambda p: float(p.split("@")[1].split("-")[0]))
+    return ",".join(parts)
+
+
+def render_for_challenge(
+    photo: PhotoLike,
+    challenge: Challenge,
+    *,
+    latency: Latency = (0.4, 1.2),
+    blink_every: float | None = 3.5,
+    rng: random.Random | None = None,
+    seed: int = 0,
+    duration: float | None = None,
+    out_dir: str | Path | None = None,
+    formats: Sequence[str] = FORMATS,
+    name: str = "genuine",
+    glasses: bool = False,
+    hat: bool = False,
+    identity: str = "subject",
+) -> Clip:
+    """Render the person in ``photo`` answering ``challenge`` as a genuine user would.
+
+    The script comes from ``follow_schedule_script`` (same ``latency``, ``blink_every``, ``rng``);
+    the clip lasts ``duration`` seconds, by default as long as the page records for this
+    challenge (``challenge.record_seconds``). With ``out_dir`` the ``formats`` (y4m, wav, webm,
+    mp4) and ``<name>.json`` are written there, as ``render_subject`` does.
+    """
+    from pensioncert.settings import get_settings
+
+    script = follow_schedule_script(challenge, latency=latency, blink_every=blink_every, rng=rng)
+    if duration is None:
+        duration = challenge.record_seconds(get_settings().liveness)
+    return render_subject(photo, script=script, language=challenge.language, seed=seed, duration=duration,
+                          out_dir=out_dir, formats=formats, name=name, glasses=glasses, hat=hat,
+                          identity=identity)
