@@ -246,8 +246,15 @@ class AdminSettings(BaseModel):
     session_idle_minutes: int = 30  # staff workstations are shared: idle sessions end quickly
     session_max_hours: int = 10  # one working day
     min_password_length: int = 10
-    lockout_failures: int = 5  # failed logins of one username within the lockout window lock it
+    # Sign-in back-off (admin.auth.login; docs/security.md). Failures of one username from one client
+    # address within the window lock that pair (a person mistypes 2-3 times; 5 is a guesser).
+    lockout_failures: int = 5
     lockout_window_minutes: int = 15
+    # Failures of one username from all addresses within the window above which every address gets one try
+    # per lockout_slow_seconds: a distributed guesser is slowed to ~90 guesses per 15 min per address,
+    # and the real user is never locked out by someone else.
+    lockout_username_ceiling: int = 50
+    lockout_slow_seconds: int = 10
     # A case enters the review queue after as many failures as the per-session retry cap,
     # counted over this look-back (older unresolved attempts belong to a past cycle).
     failures_for_review: int = 3

@@ -39,6 +39,7 @@ PROTECTED: list[tuple[str, str, Permission]] = [
     ("POST", "/admin/staff", P.STAFF_MANAGE),
     ("POST", "/admin/staff/9999/active", P.STAFF_MANAGE),
     ("POST", "/admin/staff/9999/password", P.STAFF_MANAGE),
+    ("POST", "/admin/staff/9999/unlock", P.STAFF_MANAGE),
     ("GET", "/admin/audit", P.AUDIT_VIEW),
 ]
 PUBLIC = {("GET", "/admin/login"), ("POST", "/admin/login"), ("GET", "/admin/lang/{code}"),

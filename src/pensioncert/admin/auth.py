@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
@@ -82,33 +82,66 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _recent_failures(session: Session, username: str, now: datetime) -> int:
-    return int(session.scalar(
-        select(func.count()).select_from(AuditEntry).where(
-            AuditEntry.action == "admin.login_failed", AuditEntry.actor == username,
-            AuditEntry.at >= now - timedelta(minutes=get_settings().admin.lockout_window_minutes),
-        )
-    ) or 0)
+def _unlocked_at(session: Session, username: str) -> datetime | None:
+    """When an administrator last unlocked ``username`` (failures before it no longer count)."""
+    return session.scalar(select(func.max(AuditEntry.at)).where(
+        AuditEntry.action == "admin.login_unlocked", AuditEntry.actor == username))
+
+
+def _failures(session: Session, username: str, since: datetime, ip: str | None = None) -> tuple[int, datetime | None]:
+    """Failed sign-ins of ``username`` since ``since`` (from ``ip`` only, if given): count and latest."""
+    query = select(func.count(), func.max(AuditEntry.at)).select_from(AuditEntry).where(
+        AuditEntry.action == "admin.login_failed", AuditEntry.actor == username, AuditEntry.at > since)
+    if ip is not None:
+        query = query.where(AuditEntry.ip == ip)
+    count, latest = session.execute(query).one()
+    return int(count or 0), latest
 
 
 @dataclass(frozen=True)
 class LoginResult:
     token: str | None  # the cookie value, None when refused
     code: str  # message code explaining a refusal (or admin.login.ok)
+    params: dict[str, int] = field(default_factory=dict)
 
 
 def login(session: Session, username: str, password: str, ip: str = "") -> LoginResult:
-    """Check credentials and open a session. Every attempt is audited; repeated failures lock the name."""
+    """Check credentials and open a session. Every attempt is audited.
+
+    Failures back off per (username, client address): ``lockout_failures`` within the window lock
+    that pair only, so an outsider cannot lock a reviewer out of their own workstation. Failures of
+    the username from all addresses above ``lockout_username_ceiling`` only slow every address down
+    to one try per ``lockout_slow_seconds``. An administrator's unlock resets both (docs/security.md).
+    """
+    policy = get_settings().admin
     username = username.strip().lower()[:64]
     now = utcnow()
-    if _recent_failures(session, username, now) >= get_settings().admin.lockout_failures:
+    since = now - timedelta(minutes=policy.lockout_window_minutes)
+    unlocked = _unlocked_at(session, username)
+    if unlocked is not None and _aware(unlocked) > since:
+        since = _aware(unlocked)
+    pair_failures, pair_latest = _failures(session, username, since, ip)
+    if pair_failures >= policy.lockout_failures:
         audit(session, actor=username, role="", action="admin.login_locked", ip=ip)
         return LoginResult(None, "admin.login.locked")
+    user_failures, _ = _failures(session, username, since)
+    if user_failures >= policy.lockout_username_ceiling and pair_latest is not None:
+        wait = policy.lockout_slow_seconds - (now - _aware(pair_latest)).total_seconds()
+        if wait > 0:
+            audit(session, actor=username, role="", action="admin.login_slowed", ip=ip)
+            return LoginResult(None, "admin.login.slow_down", {"seconds": int(wait) + 1})
     user = session.scalar(select(StaffUser).where(StaffUser.username == username))
     if user is None or not user.active or not verify_password(user.password_hash, password):
         if user is None:
             verify_password(_DUMMY_HASH, password)  # same cost whether or not the name exists
-        audit(session, actor=username, role=user.role if user else "", action="admin.login_failed", ip=ip)
+        role = user.role if user else ""
+        audit(session, actor=username, role=role, action="admin.login_failed", ip=ip)
+        if pair_failures + 1 == policy.lockout_failures:
+            audit(session, actor=username, role=role, action="admin.login_lockout", ip=ip,
+                  detail={"scope": "address", "minutes": policy.lockout_window_minutes})
+        if user_failures + 1 == policy.lockout_username_ceiling:
+            audit(session, actor=username, role=role, action="admin.login_slowdown", ip=ip,
+                  detail={"scope": "username", "seconds": policy.lockout_slow_seconds})
         return LoginResult(None, "admin.login.failed")
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
@@ -117,6 +150,12 @@ def login(session: Session, username: str, password: str, ip: str = "") -> Login
                              last_seen=now, expires_at=now + session_max(), ip=ip))
     audit(session, actor=user.username, role=user.role, action="admin.login", ip=ip)
     return LoginResult(token, "admin.login.ok")
+
+
+def unlock(session: Session, user: StaffUser, by: str, ip: str = "") -> None:
+    """Lift every lock and slow-down of ``user`` (failures before now stop counting); audited under the
+    locked account's name, the administrator's own entry is the view's."""
+    audit(session, actor=user.username, role=user.role, action="admin.login_unlocked", detail={"by": by}, ip=ip)
 
 
 _DUMMY_HASH = _hasher.hash("not-a-real-password-only-for-timing")

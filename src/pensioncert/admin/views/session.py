@@ -59,7 +59,9 @@ def login_submit(*,
     if result.token is None:
         token = secrets.token_urlsafe(24)
         response = render(request, "login.html", 401, staff=None, next=_safe_next(next), login_csrf=token,
-                          error=result.code, username=username)
+                          error=result.code, error_params=result.params, username=username)
+        if "seconds" in result.params:
+            response.headers["Retry-After"] = str(result.params["seconds"])
         response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict",
                             secure=_cookie_secure(request), path="/admin")
         return response

@@ -70,3 +70,12 @@ def staff_password(*, request: Request, user_id: int, password: Annotated[str, F
     auth.revoke_all(staff.db, user)
     staff.audit("admin.staff_password", username=user.username)
     return redirect("/admin/staff")
+
+
+@router.post("/staff/{user_id}/unlock")
+def staff_unlock(*, user_id: int, staff: CanStaffManage) -> Response:
+    """Lift every sign-in lock and slow-down of an account (both the unlock and who did it are audited)."""
+    user = _user(staff, user_id)
+    auth.unlock(staff.db, user, by=staff.username, ip=staff.ip)
+    staff.audit("admin.staff_unlock", username=user.username)
+    return redirect("/admin/staff")
