@@ -36,7 +36,8 @@ def test_good_file_imports_and_reimport_changes_nothing(database: Database, prot
     assert count(database) == 2
 
 
-def test_bad_rows_reported_with_line_numbers_good_rows_kept(database: Database, protector: Protector) -> None:
+def test_bad_rows_reported_with_line_numbers_good_rows_only_with_partial(database: Database,
+                                                                        protector: Protector) -> None:
     bad_checksum = GOOD_B[:-1] + ("0" if GOOD_B[-1] != "0" else "1")
     raw = csv_bytes(
         f"张伟,{GOOD_A},企业职工,是,正常,2018-04-01,2025-12-01,福田区\n"
@@ -46,7 +47,7 @@ def test_bad_rows_reported_with_line_numbers_good_rows_kept(database: Database, 
         f",{GOOD_B},城乡居民,是,正常,2020-01-01,,罗湖区\n"
         f"张伟,{GOOD_A},企业职工,是,正常,2018-04-01,2025-12-01,福田区\n"
     )
-    report = import_registry(database, protector, raw, "r.csv", TODAY)
+    report = import_registry(database, protector, raw, "r.csv", TODAY, partial=True)
     assert [(e.line, e.code) for e in report.errors] == [
         (3, "id.bad_checksum"),
         (4, "registry.bad_pension_type"),
@@ -73,7 +74,7 @@ def test_xlsx(database: Database, protector: Protector) -> None:
     sheet.append(["坏行", "123", "城乡居民", "是", "正常", date(2020, 1, 1), None, "罗湖区"])
     buffer = io.BytesIO()
     book.save(buffer)
-    report = import_registry(database, protector, buffer.getvalue(), "r.xlsx", TODAY)
+    report = import_registry(database, protector, buffer.getvalue(), "r.xlsx", TODAY, partial=True)
     assert report.created == 1
     assert [(e.line, e.code) for e in report.errors] == [(3, "id.bad_length")]
 

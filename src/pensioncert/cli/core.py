@@ -114,8 +114,12 @@ def init() -> None:
     console.print(f"database ready: {database.engine.url.render_as_string(hide_password=True)}")
 
 
-def import_registry(file: Path) -> None:
-    """Import retirees from a CSV or XLSX registry file (row-level report; all-or-nothing per file)."""
+def import_registry(
+    file: Path,
+    partial: Annotated[bool, typer.Option("--partial", help="Import the good rows even if some are rejected.")]
+    = False,
+) -> None:
+    """Import retirees from a CSV or XLSX registry file: all rows or, if any is rejected, none (exit 1)."""
     from pensioncert.registry.importer import RegistryFileError
     from pensioncert.registry.importer import import_registry as run_import
     from pensioncert.storage.crypto import protector_from_settings
@@ -125,7 +129,8 @@ def import_registry(file: Path) -> None:
         console.print(f"[red]no such file: {file}[/]")
         raise typer.Exit(2)
     try:
-        report = run_import(get_database(), protector_from_settings(), file.read_bytes(), file.name)
+        report = run_import(get_database(), protector_from_settings(), file.read_bytes(), file.name, date.today(),
+                            partial=partial)
     except RegistryFileError as error:
         console.print(f"[red]{messages.text(error.code, 'zh', **error.params)}[/] / "
                       f"{messages.text(error.code, 'en', **error.params)}")
@@ -137,7 +142,10 @@ def import_registry(file: Path) -> None:
         text = messages.text(row_error.code, "en", **params) if row_error.code.startswith("registry.") else (
             f"Line {row_error.line}: {messages.text(row_error.code, 'en')} ({row_error.value})")
         console.print(f"  [yellow]{text}[/]")
-    raise typer.Exit(1 if report.errors else 0)
+    if not report.committed:
+        console.print(f"[red]nothing imported: {len(report.errors)} row(s) rejected; fix them, or import the "
+                      "good rows with --partial[/]")
+    raise typer.Exit(0 if report.committed else 1)
 
 
 def status(id_number: str, language: Annotated[str, typer.Option("--lang")] = "zh-CN") -> None:

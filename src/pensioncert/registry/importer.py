@@ -1,8 +1,10 @@
 """Registry import from CSV (UTF-8 or GBK) and XLSX.
 
 Every row is validated; each bad row is reported with its line number and a
-message code. Good rows are applied in a single transaction, so a file is
-either applied or not at all, and re-importing the same file changes nothing.
+message code. A file is applied in a single transaction and all or nothing: one
+rejected row and nothing changes (the report says which rows to fix), unless the
+caller asks for ``partial`` on purpose, which applies the good rows. Re-importing
+the same file changes nothing.
 """
 
 from __future__ import annotations
@@ -65,6 +67,8 @@ class ImportReport:
     updated: int = 0
     unchanged: int = 0
     errors: list[RowError] = field(default_factory=list)
+    # False when rejected rows stopped the whole file (nothing was written).
+    committed: bool = True
 
     @property
     def applied(self) -> int:
@@ -158,10 +162,15 @@ def parse_registry(raw: bytes, filename: str, today: date) -> tuple[list[Retiree
     return good, errors, count
 
 
-def apply_registry(session: Session, protector: Protector, raw: bytes, filename: str, today: date) -> ImportReport:
-    """Validate a registry file and upsert its good rows in ``session`` (the caller's transaction)."""
+def apply_registry(session: Session, protector: Protector, raw: bytes, filename: str, today: date, *,
+                   partial: bool = False) -> ImportReport:
+    """Validate a registry file and upsert its rows in ``session`` (the caller's transaction): every row or,
+    if any is rejected, none (``committed`` False) — unless ``partial``, which upserts the good rows."""
     good, errors, count = parse_registry(raw, filename, today)
     report = ImportReport(rows=count, errors=errors)
+    if errors and not partial:
+        report.committed = False
+        return report
     for row in good:
         outcome = upsert_retiree(session, protector, row)
         setattr(report, outcome, getattr(report, outcome) + 1)
@@ -169,8 +178,8 @@ def apply_registry(session: Session, protector: Protector, raw: bytes, filename:
 
 
 def import_registry(
-    database: Database, protector: Protector, raw: bytes, filename: str, today: date | None = None
+    database: Database, protector: Protector, raw: bytes, filename: str, today: date, *, partial: bool = False
 ) -> ImportReport:
-    """Import a registry file: good rows in one transaction, bad rows reported."""
+    """Import a registry file in one transaction: all rows, or none if any is rejected (unless ``partial``)."""
     with database.session() as session:
-        return apply_registry(session, protector, raw, filename, today or date.today())
+        return apply_registry(session, protector, raw, filename, today, partial=partial)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, File, Request, Response, UploadFile
+from fastapi import Depends, File, Form, Request, Response, UploadFile
 
 from pensioncert.admin import retirees
 from pensioncert.admin.guard import Staff, require
@@ -74,15 +74,18 @@ def import_form(*, request: Request, staff: CanRegistryImport) -> Response:
 
 @router.post("/registry/import")
 async def import_upload(*, request: Request, file: Annotated[UploadFile, File()],
+                        partial: Annotated[bool, Form()] = False,
                         staff: CanRegistryImport,
                         protector: Protect, day: Today) -> Response:
     name = file.filename or "registry.csv"
     try:
-        report = apply_registry(staff.db, protector, await read_upload(file), name, day)
+        report = apply_registry(staff.db, protector, await read_upload(file), name, day, partial=partial)
     except CodedError as error:
         staff.audit("admin.registry_import_refused", file=name, code=error.code)
         return render(request, "registry_import.html", 400, staff=staff, report=None,
                       error=(error.code, error.params))
     staff.audit("admin.registry_import", file=name, rows=report.rows, rejected=len(report.errors),
-                created=report.created, updated=report.updated, unchanged=report.unchanged)
-    return render(request, "registry_import.html", staff=staff, error=None, report=report)
+                created=report.created, updated=report.updated, unchanged=report.unchanged,
+                committed=report.committed, partial=partial)
+    return render(request, "registry_import.html", 200 if report.committed else 422, staff=staff, error=None,
+                  report=report)
