@@ -184,8 +184,10 @@ def digits_clip(planned: Planned) -> ClipFiles:
 # ------------------------------------------------------------------------ ID cards
 
 
-def id_card_jpegs(name: str, number: str) -> tuple[bytes, bytes]:
-    """Front and back photos of a generated ID card for this person, the subject's face as its portrait."""
+def id_card_jpegs(name: str, number: str, *, photo: str = SUBJECT, valid_from: date = date(2012, 5, 14),
+                  valid_until: date | None = None) -> tuple[bytes, bytes]:
+    """Front and back photos of a generated ID card for this person, ``photo``'s face as its portrait
+    (default the subject's; an attacker's for a forged card); long-term valid unless ``valid_until``."""
     from pensioncert.documents import cardgen
     from pensioncert.domain.idnumber import parse_id_number
     from pensioncert.synth import load_photo
@@ -194,8 +196,8 @@ def id_card_jpegs(name: str, number: str) -> tuple[bytes, bytes]:
     identity = cardgen.Identity(
         name=name, sex=info.sex, ethnicity="汉", birth_date=info.birth_date,
         address="深圳市罗湖区东门中路1024号园岭新村3栋502", id_number=number,
-        authority="深圳市公安局罗湖分局", valid_from=date(2012, 5, 14), valid_until=None,
+        authority="深圳市公安局罗湖分局", valid_from=valid_from, valid_until=valid_until,
     )
-    front = cardgen.generate_card(11, "front", identity=identity, portrait=load_photo(SUBJECT))
+    front = cardgen.generate_card(11, "front", identity=identity, portrait=load_photo(photo))
     back = cardgen.generate_card(11, "back", identity=identity)
     return front.jpeg(), back.jpeg()

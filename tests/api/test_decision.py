@@ -103,8 +103,8 @@ def _read_card(session_id: str, name: str, number: str) -> None:
     with get_database().session() as session:
         cert_session = flow.load_session(session, session_id)
         flow.record_card_reading(session, cert_session, media_store_from_settings(),
-                                 fields={"name": name, "id_number": number, "valid_until": "长期"},
-                                 problems=[], portrait_png=support.subject_png())
+                                 fields={"name": name, "id_number": number, "valid_until": "long_term"},
+                                 problems=[], portrait_png=support.subject_png(), today=support.cst_today())
 
 
 def test_timed_challenge_against_the_registry_photo_may_pass(

@@ -51,9 +51,14 @@ class SessionIn(BaseModel):
 
 
 class IdentityIn(BaseModel):
+    """Who certifies. After an ID-card scan the identity must be the card's (``document.identity_mismatch``);
+    ``corrected`` lists fields the user knowingly changed from what was read (accepted only for a field
+    the reading marked ``uncertain``, never the ID number)."""
+
     name: str = Field(max_length=64)
     id_number: str = Field(max_length=32)
     source: Literal["typed", "id_card"] = "typed"
+    corrected: list[Literal["name", "id_number"]] = Field(default_factory=list, max_length=2)
 
 
 class Window(BaseModel):
@@ -104,6 +109,8 @@ class CardReadingOut(BaseModel):
     fields: CardFields
     problems: list[Message]
     portrait_found: bool
+    # Fields read without certainty: the only ones the user may correct (then listed in IdentityIn.corrected).
+    uncertain: list[str] = Field(default_factory=list)
 
 
 class ChallengeOut(BaseModel):

@@ -65,7 +65,7 @@ def identify(session_id: str, body: IdentityIn, db: DbSession, protector: Protec
     """Identify by name + ID number (typed, or confirmed after an ID-card scan) and decide eligibility."""
     cert_session = flow.load_session(db, session_id)
     identification = flow.identify(db, cert_session, protector, name=body.name, id_number=body.id_number,
-                                   today=today, source=body.source)
+                                   today=today, source=body.source, corrected=tuple(body.corrected))
     return decision_out(identification)
 
 
@@ -109,12 +109,15 @@ def read_id_card(
         problems.append("ocr.wrong_side" if front_reading.side == "back" else "ocr.not_id_card")
     problems = list(dict.fromkeys(problems))
     portrait = _png(front_reading.portrait) if front_reading.portrait is not None else None
-    outcome = flow.record_card_reading(db, cert_session, store, fields=fields, problems=problems, portrait_png=portrait)
+    # An expired card is refused here (document.card_expired) and nothing of it is kept.
+    outcome = flow.record_card_reading(db, cert_session, store, fields=fields, problems=problems,
+                                       portrait_png=portrait, today=today, uncertain=front_reading.uncertain)
     return CardReadingOut(
         ok=not outcome.problems and "id_number" in fields and "name" in fields,
         fields=CardFields(**{k: v for k, v in fields.items() if k in _CARD_FIELDS}),
         problems=[_problem(code) for code in outcome.problems],
         portrait_found=outcome.has_portrait,
+        uncertain=list(front_reading.uncertain),
     )
 
 

@@ -192,11 +192,15 @@ def identify(
     id_number: str,
     today: date,
     source: str = "typed",
+    corrected: tuple[str, ...] = (),
 ) -> Identification:
     """Identify by name + ID number and decide eligibility (DOMAIN.md's order of checks).
 
     Malformed numbers are errors with the precise reason (``id.*``); unknown people,
-    name mismatches and every registry state are decisions the page shows.
+    name mismatches and every registry state are decisions the page shows. Once an ID card
+    was read in this session the identity is the card's (``check_card_binding``): another
+    name or number is refused before the registry is asked, so a card cannot lend its
+    portrait to someone else. ``corrected`` lists fields the user knowingly changed.
     """
     if cert_session.state not in _IDENTIFIABLE:
         raise FlowError("flow.already_identified", 409)
@@ -206,6 +210,11 @@ def identify(
         info = parse_id_number(id_number, today=today)
     except InvalidIdNumber as invalid:
         raise FlowError(invalid.code, 422) from invalid
+    card = card_portrait(session, cert_session.id)
+    corrections: list[str] = []
+    if card is not None:  # whatever ``source`` says: a card read in this session is who certifies
+        corrections = check_card_binding(card.fields, name=name, id_number=info.normalized,
+                                         corrected=corrected, today=today)
     retiree = find_retiree(session, protector, info.normalized)
     if retiree is not None and not names_match(name, retiree.name):
         decision = Decision(DecisionCode.NAME_MISMATCH, may_certify=False)
@@ -217,7 +226,8 @@ def identify(
     touch(cert_session, IDENTIFIED if decision.may_certify else INELIGIBLE)
     audit(session, actor=_actor(cert_session), role=_role(cert_session), action="session.identify",
           retiree_id=retiree.id if retiree is not None else None,
-          detail={"decision": decision.code.value, "source": source, "channel": cert_session.channel})
+          detail={"decision": decision.code.value, "source": source, "channel": cert_session.channel,
+                  "card_bound": card is not None, "corrected": corrections})
     outcome = Identification(decision, retiree)
     if retiree is not None:
         outcome.reference_source = reference_source(session, cert_session, retiree)
@@ -248,6 +258,42 @@ def reference_source(session: Session, cert_session: CertSession, retiree: Retir
     return None
 
 
+def check_card_binding(card: dict[str, Any], *, name: str, id_number: str, corrected: tuple[str, ...],
+                       today: date) -> list[str]:
+    """Refuse an identity other than the card's; return the fields the user was allowed to correct.
+
+    The number must be the card's exactly: the reader only returns numbers whose check digit
+    holds, so no correction of it is ever accepted (a changed digit makes another person).
+    The name must be the card's unless OCR marked it uncertain (``IdCardReading.uncertain``)
+    or could not read it, and the user confirmed the correction; the registry still checks
+    the name against the number afterwards. An expired card is refused.
+    """
+    number = str(card.get("id_number") or "")
+    if not number:
+        raise FlowError("ocr.id_unreadable", 422)
+    if id_number.upper() != number.upper():
+        raise FlowError("document.identity_mismatch", 409)
+    if card_expired(card, today):
+        raise FlowError("document.card_expired", 409)
+    card_name = str(card.get("name") or "")
+    if not card_name or names_match(name, card_name):
+        return []
+    if "name" in corrected and "name" in card.get("uncertain", ()):
+        return ["name"]
+    raise FlowError("document.identity_mismatch", 409)
+
+
+def card_expired(fields: dict[str, Any], today: date) -> bool:
+    """True when the back side's validity ended before ``today`` (unknown or long-term: not expired)."""
+    until = str(fields.get("valid_until") or "")
+    if not until or until == "long_term":
+        return False
+    try:
+        return date.fromisoformat(until) < today
+    except ValueError:
+        return False
+
+
 def card_portrait(session: Session, session_id: str) -> SessionMedia | None:
     return session.scalars(
         select(SessionMedia)
@@ -265,17 +311,30 @@ def record_card_reading(
     fields: dict[str, str],
     problems: list[str],
     portrait_png: bytes | None,
+    today: date,
+    uncertain: list[str] | None = None,
 ) -> CardReadOutcome:
-    """Keep what OCR read (portrait encrypted) so identification can use it as the reference."""
+    """Keep what OCR read (portrait encrypted) so identification can use it as the reference.
+
+    An expired card is refused (``document.card_expired``) and nothing is kept. A card read
+    after the person was identified undoes that identification: the identity must then be
+    confirmed again, bound to this card (``check_card_binding``).
+    """
     if cert_session.state not in _IDENTIFIABLE:
         raise FlowError("flow.already_identified", 409)
+    if card_expired(fields, today):
+        raise FlowError("document.card_expired", 409)
     if portrait_png is not None:
         key = store.put(portrait_png, "id_card_portraits")
         session.add(SessionMedia(session_id=cert_session.id, kind="id_card_portrait", media_key=key,
-                                 fields=dict(fields), created_at=utcnow()))
+                                 fields=dict(fields) | {"uncertain": list(uncertain or ())}, created_at=utcnow()))
+        if cert_session.state != STARTED:
+            cert_session.retiree_id = None
+            cert_session.decision_code = None
+            touch(cert_session, STARTED)
     touch(cert_session)
     audit(session, actor=_actor(cert_session), role=_role(cert_session), action="session.id_card_read",
-          detail={"problems": problems, "fields_read": sorted(fields)})
+          detail={"problems": problems, "fields_read": sorted(fields), "uncertain": list(uncertain or ())})
     return CardReadOutcome(fields, problems, portrait_png is not None)
 
 

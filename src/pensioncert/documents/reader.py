@@ -39,7 +39,9 @@ class IdCardReading:
     id_number (18 characters, checksum verified). Back fields: authority,
     valid_from (ISO), valid_until (ISO or "long_term"). ``problems`` are message
     codes of ``messages/catalogue/ocr.toml``; ``portrait`` is a BGR crop of the
-    photo on the front.
+    photo on the front. ``uncertain`` names the fields read but not vouched for
+    strongly (today only ``name``: no checksum protects it, so its recognition score
+    decides, ``ocr.name_certain_score``); the card flow lets the user correct only those.
     """
 
     side: Side | None
@@ -48,12 +50,14 @@ class IdCardReading:
     portrait: np.ndarray | None = None
     card_corners: list[list[float]] | None = None  # TL, TR, BR, BL in photo pixels
     seconds: float = 0.0
+    uncertain: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form (the portrait as its shape only)."""
         return {"side": self.side, "fields": dict(self.fields), "problems": list(self.problems),
                 "portrait": None if self.portrait is None else list(self.portrait.shape),
-                "card_corners": self.card_corners, "seconds": round(self.seconds, 3)}  # fmt: skip
+                "card_corners": self.card_corners, "seconds": round(self.seconds, 3),
+                "uncertain": list(self.uncertain)}  # fmt: skip
 
 
 def decode_image(image: np.ndarray | bytes) -> np.ndarray | None:
@@ -219,6 +223,11 @@ def _read_front(img: np.ndarray, layout: parse.Layout, reading: IdCardReading, f
 
     if name:
         fields["name"] = name
+        name_line = lines["name"]
+        first_read = parse.parse_name(name_line.text) == name
+        score = min(b.score for b in name_line.boxes) if first_read else 0.0
+        if score < get_settings().ocr.name_certain_score:
+            reading.uncertain.append("name")
     sex, ethnicity = sex_eth if sex_eth else (None, None)
     if sex is None and lines.get("sex") is not None:
         sex, ethnicity = parse.parse_sex_ethnicity(lines["sex"].text)

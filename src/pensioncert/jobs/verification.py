@@ -182,12 +182,14 @@ def _analyse(database: Database, store: MediaStore, job_id: str) -> Analysis:
         challenge = flow.as_rule_challenge(challenge_row)
         source = flow.reference_source(session, cert_session, retiree)
         reference: bytes | None = None
+        card_checked = False
         if source == "registry" and retiree.reference_photo_encrypted is not None:
             reference = flow.load_reference_photo(protector, retiree)
         elif source == "id_card":
             portrait = flow.card_portrait(session, cert_session.id)
             assert portrait is not None
             reference = store.get(portrait.media_key)
+            card_checked = bool(portrait.fields.get("valid_until"))  # the back side was read: not expired
         media_key = job.media_path
     video = store.get(media_key)
     embedding = None
@@ -218,7 +220,7 @@ def _analyse(database: Database, store: MediaStore, job_id: str) -> Analysis:
     best = getattr(verdict, "best_frame", None)
     scores = dict(getattr(verdict, "scores", {}) or {}) | {"timed": challenge.timed,
                                                             "auto_decidable": challenge.auto_decidable}
-    review = _review_reasons(source, challenge, get_settings().flow.trust_card_portrait)
+    review = _review_reasons(source, challenge, get_settings().flow.trust_card_portrait and card_checked)
     return Analysis(passed, reasons, scores, _png(best), source, review)
 
 
@@ -238,7 +240,8 @@ def _review_reasons(source: str | None, challenge: rules.Challenge, trust_card_p
 
     Fail closed: only a timed challenge (or untimed English digits, whose content is heard)
     compared with an accepted reference (the registry's photo; an ID-card portrait only where
-    the agency trusts them, ``flow.trust_card_portrait``) may pass without a reviewer.
+    the agency trusts them, ``flow.trust_card_portrait``, and the card's validity was read)
+    may pass without a reviewer.
     """
     review = []
     if source == "id_card":
