@@ -20,6 +20,8 @@ class CycleSettings(BaseModel):
     cycle_months: int = 12
     advance_window_months: int = 3
     local_region_prefix: str = "4403"  # Shenzhen; region codes of this city start with it
+    # The agency's time zone (IANA name): "today" in the API, CLI, back office and job decisions.
+    time_zone: str = "Asia/Shanghai"
     min_age_years: int = 40
     max_age_years: int = 120
     # Regions (6-digit region-code prefixes) that run a fixed campaign window each year

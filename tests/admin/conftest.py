@@ -19,6 +19,7 @@ from pensioncert.admin.guard import admin_database
 from pensioncert.admin.routes import router
 from pensioncert.admin.views.common import admin_protector
 from pensioncert.certification.demo_data import demo_retirees
+from pensioncert.clock import agency_today
 from pensioncert.jobs.overdue import suspend_overdue
 from pensioncert.settings import CycleSettings
 from pensioncert.storage.crypto import Protector
@@ -61,7 +62,7 @@ def make_app(database: Database, protector: Protector) -> FastAPI:
 def seeded(tmp_path: Path) -> Iterator[Database]:
     database = Database(f"sqlite:///{tmp_path / 'admin.sqlite3'}")
     database.migrate()
-    seed(database, TEST_PROTECTOR, date.today())
+    seed(database, TEST_PROTECTOR, agency_today())
     yield database
     database.dispose()
 

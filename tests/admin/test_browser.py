@@ -16,6 +16,7 @@ import pytest
 import uvicorn
 
 from pensioncert.certification.demo_data import demo_id_number
+from pensioncert.clock import agency_today
 from pensioncert.storage.db import Database
 from tests.admin.conftest import PASSWORDS, TEST_PROTECTOR, USERS, make_app, seed
 
@@ -37,7 +38,7 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     folder = tmp_path_factory.mktemp("admin-browser")
     database = Database(f"sqlite:///{folder / 'browser.sqlite3'}")
     database.migrate()
-    seed(database, TEST_PROTECTOR, date.today())
+    seed(database, TEST_PROTECTOR, agency_today())
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(make_app(database, TEST_PROTECTOR), host="127.0.0.1", port=port,
                                            log_level="warning", lifespan="off"))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,7 @@ from typer.testing import CliRunner
 
 from pensioncert.admin.auth import verify_password
 from pensioncert.cli.main import app
+from pensioncert.clock import agency_today
 from pensioncert.storage.crypto import protector_from_settings
 from pensioncert.storage.db import get_database
 from pensioncert.storage.models import AuditEntry, StaffUser
@@ -37,7 +37,7 @@ def test_staff_add_with_password_from_environment(runner: CliRunner) -> None:
 
 
 def test_export_suspensions_xlsx(runner: CliRunner, tmp_path: Path) -> None:
-    seed(get_database(), protector_from_settings(), date.today())
+    seed(get_database(), protector_from_settings(), agency_today())
     target = tmp_path / "suspended.xlsx"
     result = runner.invoke(app, ["export", "suspensions", "--format", "xlsx", "--output", str(target)])
     assert result.exit_code == 0, result.output

@@ -13,13 +13,14 @@ from sqlalchemy import select
 from pensioncert.admin import offline, passive, review, suspensions
 from pensioncert.admin.dashboard import figures
 from pensioncert.certification.demo_data import demo_id_number
+from pensioncert.clock import agency_today
 from pensioncert.domain.eligibility import resumption_on_certification
 from pensioncert.registry import tables
 from pensioncert.storage.db import Database
 from pensioncert.storage.models import CertificationRecord, Notification, Retiree
 from tests.admin.conftest import TEST_PROTECTOR, seed
 
-TODAY = date.today()
+TODAY = agency_today()
 CHEN_JING = demo_id_number("440307", date(1955, 5, 21), 58)  # overdue and suspended
 ZHANG_WEI = demo_id_number("440304", date(1958, 3, 12), 17)  # in window
 LI_NA = demo_id_number("440305", date(1960, 1, 30), 42)  # already certified

@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 
 from pensioncert.certification.demo_data import demo_id_number
 from pensioncert.cli.main import app
+from pensioncert.clock import agency_today
 
 runner = CliRunner()
 VALID = demo_id_number("440304", date(1958, 3, 12), 17)
@@ -62,7 +63,7 @@ def test_import_then_status(tmp_path: Path) -> None:
     registry = tmp_path / "registry.csv"
     registry.write_text(
         "姓名,身份证号码,养老保险类型,首次发放日期,上次认证日期\n"
-        f"张伟,{VALID},企业职工,2018-04-01,{date.today().replace(day=1).isoformat()}\n"
+        f"张伟,{VALID},企业职工,2018-04-01,{agency_today().replace(day=1).isoformat()}\n"
         "李四,440304195803120178,企业职工,2018-04-01,\n",
         encoding="utf-8",
     )

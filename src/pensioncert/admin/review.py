@@ -15,6 +15,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from pensioncert.certification.service import eligibility_for
+from pensioncert.domain.calendar import local_date
 from pensioncert.settings import get_settings
 from pensioncert.storage.models import CertificationRecord, Retiree
 from pensioncert.storage.repository import notify, record_certification, utcnow
@@ -105,7 +106,7 @@ def decide(
         raise ReviewError("admin.review.stale")
     if reason not in (ACCEPT_REASONS if accept else REJECT_REASONS):
         raise ReviewError("admin.review.reason_required")
-    attempt_day: date = case.record.created_at.date()
+    attempt_day: date = local_date(case.record.created_at, get_settings().cycle.time_zone)  # the agency's day
     if accept and not eligibility_for(retiree, attempt_day).may_certify:
         raise ReviewError("admin.review.not_eligible")
     enrolled = _adopt_enrolled_reference(session, retiree, case.record) if accept else None

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pensioncert.certification.rules import cycle_rules_for
-from pensioncert.domain.calendar import first_of_next_month
+from pensioncert.domain.calendar import first_of_next_month, local_date
 from pensioncert.domain.cycle import cycle_status
 from pensioncert.domain.eligibility import RegistryStatus, SuspensionReason, resumption_on_certification
 from pensioncert.settings import get_settings
@@ -70,7 +70,7 @@ def suspension_rows(rows: list[SuspendedRow], protector: Protector) -> list[list
 def resumption_rows(pairs: list[tuple[Retiree, CertificationRecord]], protector: Protector) -> list[list[object]]:
     out: list[list[object]] = []
     for retiree, record in pairs:
-        certified = record.certified_on or record.created_at.date()
+        certified = record.certified_on or local_date(record.created_at, get_settings().cycle.time_zone)
         out.append([retiree.name, protector.decrypt_text(retiree.id_number_encrypted, "id_number"), retiree.district,
                     retiree.pension_type, certified, record.channel, first_of_next_month(certified),
                     record.back_pay_months])

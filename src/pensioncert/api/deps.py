@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from pensioncert import clock
 from pensioncert.jobs.queue import JobQueue
 from pensioncert.settings import Settings, get_settings
 from pensioncert.storage.crypto import Protector, protector_from_settings
@@ -40,8 +41,8 @@ def job_queue(request: Request) -> JobQueue:
 
 
 def today() -> date:
-    """The agency's calendar day (China Standard Time), whatever the server's zone."""
-    return (datetime.now(UTC) + timedelta(hours=8)).date()
+    """The agency's calendar day (settings.cycle.time_zone), whatever the server's zone."""
+    return clock.agency_today()
 
 
 def client_ip(request: Request) -> str:

@@ -12,8 +12,10 @@ from pensioncert.api.present import decision_out
 from pensioncert.api.schemas import DecisionOut, ErrorBody, Message, QueryIn, QueryOut, RecordOut
 from pensioncert.certification import flow
 from pensioncert.certification.service import eligibility_for
+from pensioncert.domain.calendar import local_date
 from pensioncert.domain.eligibility import Decision, DecisionCode, names_match
 from pensioncert.domain.idnumber import InvalidIdNumber, parse_id_number
+from pensioncert.settings import get_settings
 from pensioncert.storage.crypto import Protector
 from pensioncert.storage.models import Retiree
 from pensioncert.storage.repository import audit, find_retiree, history
@@ -57,7 +59,7 @@ def certification_history(body: QueryIn, db: DbSession, protector: ProtectorDep,
     if retiree is not None:
         for record in history(db, retiree.id)[:HISTORY_LIMIT]:
             records.append(RecordOut(
-                date=record.certified_on or flow.aware(record.created_at).date(),
+                date=record.certified_on or local_date(record.created_at, get_settings().cycle.time_zone),
                 channel=record.channel,
                 method=record.method,
                 result=record.result,

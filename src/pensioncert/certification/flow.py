@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from pensioncert.certification.models import SessionMedia
 from pensioncert.certification.service import eligibility_for
+from pensioncert.domain import calendar
 from pensioncert.domain.eligibility import Decision, DecisionCode, names_match
 from pensioncert.domain.idnumber import InvalidIdNumber, parse_id_number
 from pensioncert.errors import CodedError
@@ -393,9 +394,8 @@ def _check_caps(session: Session, cert_session: CertSession, retiree: Retiree, n
 
 
 def day_start(now: datetime) -> datetime:
-    """Start of the retiree's (China Standard Time) day, in UTC."""
-    local = now.astimezone(UTC) + timedelta(hours=8)
-    return local.replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(hours=8)
+    """Start of the agency's day (settings.cycle.time_zone) containing ``now``, in UTC."""
+    return calendar.local_day_start(now, get_settings().cycle.time_zone)
 
 
 def session_failures(session: Session, session_id: str) -> int:

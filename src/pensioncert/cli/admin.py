@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -12,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from pensioncert import messages
+from pensioncert.clock import agency_today
 
 console = Console()
 staff_app = typer.Typer(help="Back-office staff accounts.", no_args_is_help=True)
@@ -107,7 +107,7 @@ def export_suspensions(
         raise typer.BadParameter("csv or xlsx", param_hint="--format")
     if fmt == "xlsx" and output is None:
         raise typer.BadParameter("XLSX needs --output", param_hint="--output")
-    today = date.today()
+    today = agency_today()
     protector = protector_from_settings()
     kind = "resumptions" if resumptions else "suspensions"
     with get_database().session() as session:

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from pensioncert import messages
+from pensioncert.clock import agency_today
 from pensioncert.domain.cycle import CycleRules, cycle_status
 from pensioncert.domain.eligibility import window_params
 from pensioncert.domain.idnumber import InvalidIdNumber, parse_id_number
@@ -31,7 +32,7 @@ def id_check(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Validate an ID number (exit 0 valid, 1 invalid)."""
-    today = date.today()
+    today = agency_today()
     payload: dict[str, Any] = {"valid": False, "normalized": None, "birth_date": None, "sex": None,
                                "region_code": None, "error": None}
     try:
@@ -82,7 +83,7 @@ def window(
     cycle = get_settings().cycle
     rules = CycleRules(cycle_months=cycle.cycle_months, advance_window_months=cycle.advance_window_months)
     status = cycle_status(
-        _parse_cli_date(today, "--today") if today else date.today(),
+        _parse_cli_date(today, "--today") if today else agency_today(),
         rules,
         last_certified=_parse_cli_date(last_certified, "--last-certified") if last_certified else None,
         first_payment=_parse_cli_date(first_payment, "--first-payment") if first_payment else None,
@@ -129,7 +130,7 @@ def import_registry(
         console.print(f"[red]no such file: {file}[/]")
         raise typer.Exit(2)
     try:
-        report = run_import(get_database(), protector_from_settings(), file.read_bytes(), file.name, date.today(),
+        report = run_import(get_database(), protector_from_settings(), file.read_bytes(), file.name, agency_today(),
                             partial=partial)
     except RegistryFileError as error:
         console.print(f"[red]{messages.text(error.code, 'zh', **error.params)}[/] / "
@@ -156,13 +157,13 @@ def status(id_number: str, language: Annotated[str, typer.Option("--lang")] = "z
     from pensioncert.storage.repository import find_retiree, history
 
     try:
-        info = parse_id_number(id_number, today=date.today())
+        info = parse_id_number(id_number, today=agency_today())
     except InvalidIdNumber as invalid:
         console.print(f"[red]{messages.text(invalid.code, language)}[/]")
         raise typer.Exit(1) from invalid
     with get_database().session() as session:
         retiree = find_retiree(session, protector_from_settings(), info.normalized)
-        decision = eligibility_for(retiree, date.today())
+        decision = eligibility_for(retiree, agency_today())
         console.print(f"[bold]{decision.code}[/]  {messages.text(decision.code, language, **decision.params)}")
         if retiree is None:
             raise typer.Exit(1)
@@ -255,8 +256,8 @@ def demo(
     get_settings.cache_clear()
     from pensioncert.certification.demo_setup import load_demo, write_demo_cards
 
-    summary = load_demo(date.today())
-    cards = write_demo_cards(data_dir / "demo-cards", date.today(), card_portrait)
+    summary = load_demo(agency_today())
+    cards = write_demo_cards(data_dir / "demo-cards", agency_today(), card_portrait)
     table = Table("name", "ID number", "what the demo shows", title="Demo retirees")
     for name, number, case in summary:
         table.add_row(name, number, case)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import calendar
-from datetime import date
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 
 def add_months(day: date, months: int) -> date:
@@ -31,3 +32,23 @@ def months_between(first_month: date, last_month: date) -> int:
     """Number of calendar months from ``first_month`` to ``last_month`` inclusive (0 if reversed)."""
     count = (last_month.year - first_month.year) * 12 + last_month.month - first_month.month + 1
     return max(count, 0)
+
+
+def local_date(moment: datetime, zone: str) -> date:
+    """The calendar day of ``moment`` (an aware instant) in the agency's time zone.
+
+    One rule for "today" everywhere (API, CLI, back office, job decisions): a pass at 00:30 in
+    Shanghai is that day, whatever the server's own zone or UTC says (issue 13.7). A naive
+    ``moment`` is UTC (SQLite hands back the UTC instants we stored without their zone).
+    """
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(ZoneInfo(zone)).date()
+
+
+def local_day_start(moment: datetime, zone: str) -> datetime:
+    """The instant (UTC) at which the agency's calendar day containing ``moment`` began."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    local = moment.astimezone(ZoneInfo(zone))
+    return local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)

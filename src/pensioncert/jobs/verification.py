@@ -18,7 +18,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, or_, update
@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from pensioncert.certification import flow
 from pensioncert.certification.models import SessionMedia
+from pensioncert.domain import calendar
 from pensioncert.liveness import challenges as rules
 from pensioncert.settings import get_settings
 from pensioncert.storage.crypto import protector_from_settings
@@ -354,8 +355,8 @@ def _apply(session: Session, store: MediaStore, cert_session: CertSession, retir
 
 
 def _today(now: datetime) -> date:
-    """The certification date in China Standard Time (a pass at 01:00 CST is that day)."""
-    return (now.astimezone(UTC) + timedelta(hours=8)).date()
+    """The certification date in the agency's zone (a pass at 01:00 in Shanghai is that day)."""
+    return calendar.local_date(now, get_settings().cycle.time_zone)
 
 
 def recover(database: Database | None = None) -> list[str]:

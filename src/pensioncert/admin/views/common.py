@@ -22,7 +22,10 @@ def admin_protector() -> Protector:
 
 
 def today() -> date:
-    return date.today()
+    """The agency's calendar day (settings.cycle.time_zone): the same day the API and the CLI see."""
+    from pensioncert.clock import agency_today
+
+    return agency_today()
 
 
 class UploadTooLarge(CodedError):
