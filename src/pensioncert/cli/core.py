@@ -254,7 +254,7 @@ def demo(
     from pensioncert.settings import get_settings
 
     get_settings.cache_clear()
-    from pensioncert.certification.demo_setup import load_demo, write_demo_cards
+    from pensioncert.demo.setup import load_demo, write_demo_cards
 
     summary = load_demo(agency_today())
     cards = write_demo_cards(data_dir / "demo-cards", agency_today(), card_portrait)
