@@ -20,12 +20,10 @@ from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 
-from pensioncert.liveness.challenges import ChallengeKind, issue_challenge
+from pensioncert.liveness.challenges import Challenge, ChallengeKind, issue_challenge, start_challenge
 from pensioncert.settings import get_settings
 
 SUBJECT = "grace_hopper"  # the synthetic retiree's face; the registry photo is the same photo
-# How long after each prompt the synthetic subject begins the action (a genuine, unhurried user).
-RESPONSE_LATENCY = 0.5
 
 # Demo retirees (certification.demo_data) by the case they show.
 IN_WINDOW = "张伟"
@@ -106,21 +104,32 @@ class Planned:
     actions: tuple[str, ...]
     schedule: tuple[float, ...] = ()
     record_seconds: float = 0.0
+    language: str = "zh"
 
     @property
     def steps(self) -> tuple[str, ...]:
         return tuple(self.digits) if self.kind == "digits" else self.actions
 
+    def challenge(self, *, timed: bool = True) -> Challenge:
+        """The challenge as ``…/start`` leaves it (``timed=False``: the native-camera fallback)."""
+        now = datetime.now(UTC)
+        issued = issue_challenge(ChallengeKind(self.kind), random.Random(self.seed), now, "plan",
+                                 get_settings().liveness, language=self.language)
+        return start_challenge(issued, now, timed=timed)
 
-def plan_challenge(kind: str, *, n_actions: int = 2, start: int = 0) -> Planned:
-    """The first seed from ``start`` whose first challenge of ``kind`` has ``n_actions`` actions."""
+
+def plan_challenge(kind: str, *, n_actions: int = 2, start: int = 0, language: str = "zh") -> Planned:
+    """The first seed from ``start`` whose first challenge of ``kind`` has ``n_actions`` actions.
+
+    ``language``: the session's (``zh`` for the default zh-CN sessions, ``en`` for English ones).
+    """
     now = datetime.now(UTC)
     rules = get_settings().liveness
     for seed in range(start, start + 500):
         issued = issue_challenge(ChallengeKind(kind), random.Random(seed), now, "plan", rules)
         if kind == "digits" or len(issued.actions) == n_actions:
             return Planned(seed, kind, issued.digits, issued.actions, issued.schedule,
-                           round(issued.record_seconds(rules), 2))
+                           round(issued.record_seconds(rules), 2), language)
     raise AssertionError("no seed found")
 
 
@@ -145,16 +154,10 @@ def _cache_dir() -> Path:
     return path
 
 
-def action_script(actions: tuple[str, ...], schedule: tuple[float, ...],
-                  latency: float = RESPONSE_LATENCY) -> str:
-    """Perform each action ``latency`` seconds after its prompt (synth script: ``blink@1.9,nod@4.1``)."""
-    return ",".join(f"{action}@{at + latency:.2f}" for action, at in zip(actions, schedule, strict=True))
-
-
 def clip(*, script: str | None = None, digits: str | None = None, duration: float, photo: str = SUBJECT,
-         seed: int = 3) -> ClipFiles:
+         seed: int = 3, language: str = "en") -> ClipFiles:
     """Render (once per cache directory) the subject following ``script`` or saying ``digits``."""
-    key = hashlib.sha1(json.dumps([script, digits, duration, photo, seed, 2]).encode()).hexdigest()[:12]
+    key = hashlib.sha1(json.dumps([script, digits, duration, photo, seed, language, 3]).encode()).hexdigest()[:12]
     folder = _cache_dir() / key
     files = ClipFiles(*(folder / f"clip.{ext}" for ext in ("y4m", "wav", "webm", "mp4")))
     with _lock:
@@ -162,23 +165,34 @@ def clip(*, script: str | None = None, digits: str | None = None, duration: floa
             from pensioncert.synth import render_subject
 
             render_subject(photo, script=script, digits=digits, seed=seed, duration=duration, out_dir=folder,
-                           formats=("y4m", "wav", "webm", "mp4"), name="clip")
+                           formats=("y4m", "wav", "webm", "mp4"), name="clip", language=language)
     return files
 
 
-def actions_clip(planned: Planned, *, perform: bool = True, photo: str = SUBJECT,
-                 latency: float = RESPONSE_LATENCY) -> ClipFiles:
-    """The subject following the planned schedule for as long as the page records.
+def follow_clip(planned: Planned, *, timed: bool = True, photo: str = SUBJECT) -> ClipFiles:
+    """``photo``'s face answering the planned challenge as a genuine user does (``synth.follow_schedule_script``:
+    each step 0.4-1.2 s after its prompt, natural blinks), for as long as the page records.
 
-    ``perform=False``: just looking at the camera. ``photo``: someone else's face (an attacker).
+    ``timed=False``: the native-camera fallback's answer (every step in order, no schedule).
     """
-    script = action_script(planned.actions, planned.schedule, latency) if perform else ""
-    return clip(script=script, duration=planned.record_seconds, photo=photo)
+    from pensioncert.synth.subject import follow_schedule_script
+
+    challenge = planned.challenge(timed=timed)
+    script = follow_schedule_script(challenge, rng=random.Random(planned.seed))
+    duration = round(challenge.record_seconds(get_settings().liveness), 2)
+    return clip(script=script, duration=duration, photo=photo, language=challenge.language)
+
+
+def actions_clip(planned: Planned, *, perform: bool = True, photo: str = SUBJECT) -> ClipFiles:
+    """The subject following the planned schedule (``perform=False``: just looking at the camera)."""
+    if perform:
+        return follow_clip(planned, photo=photo)
+    return clip(script="", duration=planned.record_seconds, photo=photo)
 
 
 def digits_clip(planned: Planned) -> ClipFiles:
-    """The subject reading the digits (not yet one per prompt time: the synth speaks them in a row)."""
-    return clip(digits=planned.digits, duration=planned.record_seconds)
+    """The subject saying each digit after its prompt, in the planned challenge's language."""
+    return follow_clip(planned)
 
 
 # ------------------------------------------------------------------------ ID cards
