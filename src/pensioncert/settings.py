@@ -100,6 +100,18 @@ class LivenessSettings(BaseModel):
     answer_slack_seconds: float = 45.0
     # An untimed answer (native camera fallback) must arrive within this long after the start.
     untimed_answer_seconds: float = 240.0
+    # Fail closed (docs/liveness.md): a recording shorter than this is liveness.too_short and no other
+    # check runs. The shortest timed recording is 1.0 + 2.8 = 3.8 s (first prompt + tail) and the
+    # untimed fallback records >= 5 s, so 2.5 s only refuses uploads no page produces.
+    min_seconds: float = 2.5
+    # ... filmed at a camera's frame rate: at least this many analysed frames per second and no
+    # gap between frames longer than max_frame_gap_seconds (liveness.too_few_frames). Phones
+    # record 24-30 fps (analysed at 15); a 2-frame file stretched over seconds has one long gap.
+    min_frames_per_second: float = 8.0
+    max_frame_gap_seconds: float = 0.5
+    # Frames with a face the challenge, passive and identity checks need to run at all
+    # (liveness.too_few_face_frames): 2.5 s at 8 fps with 20 % of frames allowed to miss the face.
+    min_face_frames: int = 16
     # Analysis resolution/rate: faces in a 640 px selfie are ~250 px wide, enough for the
     # 468-point mesh; 15 fps keeps a 4 s clip at ~60 mesh calls (~3–6 ms each measured).
     analysis_max_side: int = 640

@@ -27,13 +27,21 @@ def register(app: typer.Typer) -> None:
 @liveness_app.command("check")
 def check(
     video: Annotated[Path, typer.Option("--video", exists=True, dir_okay=False, help="WebM or MP4 recording.")],
-    challenge: Annotated[str, typer.Option("--challenge", help="digits:3709 or actions:blink,turn_left")],
+    challenge: Annotated[str, typer.Option(
+        "--challenge", help="actions:blink@1.2,turn_left@3.0 | digits:5821@0.5,1.5,2.6,3.4 | digits:3709 (en)")],
     reference: Annotated[Path | None, typer.Option("--reference", exists=True, help="Reference face image.")]
     = None,
     language: Annotated[str, typer.Option("--language", help="Digits language: en or zh.")] = "en",
+    liveness_only: Annotated[bool, typer.Option(
+        "--liveness-only", help="No reference: judge liveness and identity consistency only.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Analyse one recording: passed, reasons (message codes) and per-check detail."""
+    """Analyse one recording: passed, reasons (message codes) and per-check detail.
+
+    Without ``--reference`` a recording of nobody in particular cannot pass: the identity
+    check fails ``liveness.identity_not_checked`` unless ``--liveness-only`` says that only
+    liveness (and the same face throughout) is being asked about.
+    """
     from pensioncert.liveness import ChallengeError, analyse_recording, parse_challenge
     from pensioncert.media.decode import MediaError
     from pensioncert.messages import text
@@ -45,7 +53,7 @@ def check(
             from pensioncert import biometrics
 
             embedding = biometrics.face_embedding(biometrics.load_image(reference))
-        verdict = analyse_recording(video, parsed, embedding)
+        verdict = analyse_recording(video, parsed, embedding, require_reference=not liveness_only)
     except (ChallengeError, MediaError) as refused:
         if as_json:
             print(json.dumps({"passed": False, "error": refused.code, "detail": str(refused)}))

@@ -1,13 +1,19 @@
 """``analyse_recording``: is the person in this upload alive, present now, and the right one?
 
+Decided from positive evidence, never from the absence of objections (docs/liveness.md,
+"Fail closed"): each required check (duration, face, challenge, passive, identity) returns a
+:class:`CheckResult` that passed, failed, or did not run, each failure and each check that
+could not run with its own message code. The verdict is ``passed`` only when every required
+check passed. The numbers behind them go to ``scores`` and ``checks`` for staff only.
+
 One pass over the decoded recording: face mesh per analysed frame → signals → the challenge
-(actions in order, or digits heard with the mouth moving in step) → passive checks → the face
-engine for identity. Every failed check adds a message code the user can act on; the numbers
-behind them go to ``scores`` for staff only.
+(actions in their response windows, or digits heard with the mouth moving in step) → passive
+checks → the face engine for identity.
 """
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,18 +22,60 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from pensioncert.errors import CodedError
 from pensioncert.liveness.actions import detect_actions
 from pensioncert.liveness.challenges import Challenge, ChallengeKind
-from pensioncert.liveness.landmarks import Signals, signals, track_faces
+from pensioncert.liveness.landmarks import FaceTrack, Signals, signals, track_faces
 from pensioncert.liveness.passive import frame_stats, longest_frozen_run, moire_score, planarity, thumbnails
 from pensioncert.liveness.speech import DigitRecognizer, av_sync, count_syllables, default_recognizers
 from pensioncert.media.decode import DecodedMedia, decode_media
 from pensioncert.settings import LivenessSettings, Settings, get_settings
 
+REQUIRED_CHECKS = ("duration", "face", "challenge", "passive", "identity")
+
+
+class CheckStatus(enum.StrEnum):
+    PASS = "pass"
+    FAIL = "fail"
+    NOT_RUN = "not_run"
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One required check: its outcome, the message codes that say why (none iff it passed), evidence."""
+
+    name: str
+    status: CheckStatus
+    reasons: tuple[str, ...] = ()
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"status": self.status.value, "reasons": list(self.reasons), **self.evidence}
+
+
+def _passed(name: str, **evidence: Any) -> CheckResult:
+    return CheckResult(name, CheckStatus.PASS, (), evidence)
+
+
+def _failed(name: str, reasons: list[str], **evidence: Any) -> CheckResult:
+    if not reasons:
+        raise ValueError(f"check {name!r} failed without a reason")
+    return CheckResult(name, CheckStatus.FAIL, tuple(dict.fromkeys(reasons)), evidence)
+
+
+def _not_run(name: str, reason: str, **evidence: Any) -> CheckResult:
+    return CheckResult(name, CheckStatus.NOT_RUN, (reason,), evidence)
+
+
+class FaceEngineUnavailable(CodedError):
+    """The face engine could not be imported or loaded: an error for the caller, never a skipped check."""
+
+    code = "liveness.face_engine_unavailable"
+
 
 @dataclass
 class LivenessVerdict:
-    """The outcome. ``reasons`` are message codes for the user; ``scores`` are for staff only."""
+    """The outcome. ``reasons`` are message codes (staff see all; users see ``user_reasons``)."""
 
     passed: bool
     reasons: list[str]
@@ -35,13 +83,30 @@ class LivenessVerdict:
     best_frame: NDArray[np.uint8] | None = None
     face_match: Any = None  # biometrics.VideoMatchDecision when the face engine ran
     checks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    results: list[CheckResult] = field(default_factory=list)
+    timed: bool = False  # the challenge was answered against a schedule (freshness in time)
+    required: tuple[str, ...] = REQUIRED_CHECKS
+
+    @property
+    def user_reasons(self) -> list[str]:
+        """What the user is told: identity and splice findings share one code (see ``USER_CODES``)."""
+        return list(dict.fromkeys(USER_CODES.get(r, r) for r in self.reasons))
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready (no frame): what the CLI prints and the job stores."""
         match = self.face_match.as_dict() if hasattr(self.face_match, "as_dict") else None
-        return {"passed": self.passed, "reasons": self.reasons,
+        return {"passed": self.passed, "reasons": self.reasons, "user_reasons": self.user_reasons,
+                "required": list(self.required), "challenge": {"timed": self.timed},
                 "scores": {k: round(v, 4) for k, v in self.scores.items()},
                 "checks": self.checks, "face_match": match}
+
+
+# Findings a genuine user cannot act on differently and an attacker would learn from: shown to the
+# user as one message ("record it yourself, alone, facing the camera"); staff see the real code.
+USER_CODES = {
+    "liveness.identity_changed": "liveness.identity_not_confirmed",
+    "liveness.not_reference_person": "liveness.identity_not_confirmed",
+}
 
 
 def analyse_recording(
@@ -52,28 +117,102 @@ def analyse_recording(
     settings: Settings | None = None,
     recognizers: Mapping[str, DigitRecognizer] | None = None,
     face_engine: bool = True,
+    require_identity: bool = True,
+    require_reference: bool = False,
 ) -> LivenessVerdict:
-    """Analyse one recording against the challenge it answers.
+    """Analyse one recording against the challenge it answers; passed only if every required check passed.
 
     Raises :class:`pensioncert.media.decode.MediaError` (code ``media.*``) for uploads that
-    cannot be analysed at all; everything else is a verdict. The caller checks the challenge
-    (``check_challenge_use``) and marks it used before calling. ``face_engine=False`` skips
-    the identity checks (evaluation of the liveness checks alone).
+    cannot be analysed at all, and :class:`FaceEngineUnavailable` when identity is required but
+    the face engine cannot run; everything else is a verdict. The caller checks the challenge
+    (``check_challenge_use``) and marks it used before calling.
+
+    Identity: with ``reference_embedding`` every sampled frame must be that person; without one
+    (enrolment, the job decides what follows) the face must stay the same person throughout,
+    unless ``require_reference`` (the CLI), which then fails ``liveness.identity_not_checked``.
+    ``face_engine=False`` does not run the face engine: the identity check is ``not_run``
+    and the verdict cannot pass unless ``require_identity=False`` (liveness-only evaluation).
     """
     settings = settings or get_settings()
     cfg = settings.liveness
     media = video if isinstance(video, DecodedMedia) else decode_media(
         video, settings=settings, max_side=cfg.analysis_max_side, target_fps=cfg.analysis_fps)
-    reasons: list[str] = []
     scores: dict[str, float] = {}
-    checks: dict[str, dict[str, Any]] = {}
+    results: list[CheckResult] = []
+    seconds = _duration(media.times)
+    scores["duration_s"] = seconds
+    results.append(_duration_check(media.times, seconds, cfg))
+    best_frame: NDArray[np.uint8] | None = None
+    match = None
+    if results[0].status is not CheckStatus.PASS:
+        # too little recording to analyse: every other check did not run, for the same reason
+        why = results[0].reasons[0]
+        results += [_not_run(name, why) for name in REQUIRED_CHECKS[1:]]
+    else:
+        track = track_faces(media.frames, media.times)
+        sig = signals(track)
+        present = track.present
+        face = _face_check(track, sig, cfg, scores)
+        results.append(face)
+        enough = int(present.sum()) >= cfg.min_face_frames
+        if not enough:
+            results.append(_not_run("challenge", "liveness.too_few_face_frames", frames_with_face=int(present.sum())))
+        elif challenge.kind is ChallengeKind.ACTIONS:
+            results.append(_check_actions(sig, media.times, challenge, cfg, scores))
+        else:
+            results.append(_check_digits(sig, media, challenge, cfg, recognizers, scores))
+        results.append(_passive_check(media, track, sig, cfg, scores))
+        best_frame = _best_frame(media.frames, sig, present)
+        if not face_engine:
+            results.append(_not_run("identity", "liveness.identity_not_checked", face_engine=False))
+        elif not enough:
+            results.append(_not_run("identity", "liveness.too_few_face_frames"))
+        else:
+            identity, match, best = _identity_check(media.frames, present, reference_embedding, cfg,
+                                                    require_reference)
+            results.append(identity)
+            if best is not None:
+                best_frame = media.frames[best]
+            if match is not None and np.isfinite(match.distance):
+                scores["face_distance"] = float(match.distance)
 
-    track = track_faces(media.frames, media.times)
-    sig = signals(track)
+    required = REQUIRED_CHECKS if require_identity else tuple(c for c in REQUIRED_CHECKS if c != "identity")
+    by_name = {r.name: r for r in results}
+    passed = all(name in by_name and by_name[name].status is CheckStatus.PASS for name in required)
+    reasons = list(dict.fromkeys(code for r in results if r.name in required for code in r.reasons))
+    if not passed and not reasons:  # cannot happen with the checks above; never pass by omission
+        reasons = ["liveness.check_missing"]
+    checks = {r.name: r.as_dict() for r in results}
+    return LivenessVerdict(passed=passed, reasons=reasons, scores=scores, best_frame=best_frame, face_match=match,
+                           checks=checks, results=results, timed=challenge.timed, required=required)
+
+
+def _duration(times: NDArray[np.float64]) -> float:
+    """Seconds the frames cover (last minus first, plus one typical frame interval)."""
+    if len(times) == 0:
+        return 0.0
+    if len(times) == 1:
+        return 0.0
+    step = float(np.median(np.diff(times)))
+    return float(times[-1] - times[0]) + step
+
+
+def _duration_check(times: NDArray[np.float64], seconds: float, cfg: LivenessSettings) -> CheckResult:
+    """Long enough, and filmed at a real camera's frame rate (not two frames stretched over seconds)."""
+    n = len(times)
+    gap = float(np.max(np.diff(times))) if n >= 2 else float("inf")
+    evidence = {"seconds": round(seconds, 2), "frames": n, "max_frame_gap_s": round(gap, 3) if n >= 2 else None}
+    if seconds < cfg.min_seconds:
+        return _failed("duration", ["liveness.too_short"], **evidence)
+    if n < cfg.min_frames_per_second * seconds or gap > cfg.max_frame_gap_seconds:
+        return _failed("duration", ["liveness.too_few_frames"], **evidence)
+    return _passed("duration", **evidence)
+
+
+def _face_check(track: FaceTrack, sig: Signals, cfg: LivenessSettings, scores: dict[str, float]) -> CheckResult:
+    """One face, in the circle, in enough frames and throughout."""
     present = track.present
-    n = len(media.frames)
-
-    # --- one face, in the circle, throughout
+    n = len(present)
     w, h = track.frame_size
     centre = sig.centre
     off = np.hypot(centre[:, 0] - w / 2, centre[:, 1] - h / 2) / (0.5 * min(w, h))
@@ -81,23 +220,23 @@ def analyse_recording(
     missing = 1.0 - float(in_circle.mean()) if n else 1.0
     multi = int((track.face_counts >= 2).sum())
     scores |= {"face_missing_fraction": missing, "multi_face_frames": float(multi)}
-    checks["face"] = {"frames": n, "frames_with_face": int(present.sum()), "multi_face_frames": multi,
-                      "out_of_circle_fraction": round(missing, 3)}
+    evidence = {"frames": n, "frames_with_face": int(present.sum()), "multi_face_frames": multi,
+                "out_of_circle_fraction": round(missing, 3)}
+    reasons = []
     if not present.any():
         reasons.append("liveness.no_face")
+    elif int(present.sum()) < cfg.min_face_frames:
+        reasons.append("liveness.too_few_face_frames")
     elif missing > cfg.max_missing_face_fraction:
         reasons.append("liveness.face_left_circle")
     if multi >= cfg.min_multi_face_frames:
         reasons.append("liveness.multiple_faces")
+    return _failed("face", reasons, **evidence) if reasons else _passed("face", **evidence)
 
-    # --- the challenge
-    if present.sum() >= 3:
-        if challenge.kind is ChallengeKind.ACTIONS:
-            _check_actions(sig, media.times, challenge, cfg, reasons, scores, checks)
-        else:
-            _check_digits(sig, media, challenge, cfg, recognizers, reasons, scores, checks)
 
-    # --- passive checks
+def _passive_check(media: DecodedMedia, track: FaceTrack, sig: Signals, cfg: LivenessSettings,
+                   scores: dict[str, float]) -> CheckResult:
+    """Flat face, screen, frozen or looping video, no motion: computed on every recording."""
     plan = planarity(track, sig.iod)
     thumbs = thumbnails(media.frames)
     stats = frame_stats(thumbs, min_lag=max(3, int(round(cfg.loop_min_seconds * media.fps))))
@@ -106,10 +245,13 @@ def analyse_recording(
     scores |= {"planar_motion": plan.motion, "planar_residual": plan.residual, "planar_ratio": plan.ratio,
                "frozen_fraction": stats.frozen_fraction, "loop_ratio": stats.loop_ratio,
                "frame_motion": stats.motion, "frozen_seconds": frozen_s, "moire": moire}
-    checks["passive"] = {"planar_motion": round(plan.motion, 4), "planar_ratio": round(plan.ratio, 3),
-                         "frozen_fraction": round(stats.frozen_fraction, 3),
-                         "frozen_seconds": round(frozen_s, 2), "moire": round(moire, 1),
-                         "loop_ratio": round(stats.loop_ratio, 3), "loop_lag_frames": stats.loop_lag}
+    evidence = {"planar_motion": round(plan.motion, 4), "planar_ratio": round(plan.ratio, 3),
+                "frozen_fraction": round(stats.frozen_fraction, 3), "frozen_seconds": round(frozen_s, 2),
+                "moire": round(moire, 1), "loop_ratio": round(stats.loop_ratio, 3),
+                "loop_lag_frames": stats.loop_lag}
+    if int(track.present.sum()) < cfg.min_face_frames or plan.frame < 0 or stats.loop_lag == 0:
+        return _not_run("passive", "liveness.too_few_face_frames", **evidence)
+    reasons = []
     if plan.motion >= cfg.planar_min_motion and plan.ratio < cfg.planar_max_ratio:
         reasons.append("liveness.flat_face")
     if moire > cfg.max_moire:
@@ -120,58 +262,39 @@ def analyse_recording(
         reasons.append("liveness.looping_video")
     if stats.motion < cfg.min_frame_motion:
         reasons.append("liveness.no_motion")
-
-    # --- identity: same person throughout, and the reference person
-    best_frame = _best_frame(media.frames, sig, present)
-    match = None
-    if face_engine and present.sum() >= 3:
-        match, chosen = _face_match(media.frames, present, reference_embedding, cfg)
-        if match is not None:
-            scores["face_distance"] = float(match.distance)
-            checks["identity"] = {"consistent": match.identity_consistent,
-                                  "same_person": match.same_person, "reasons": match.reasons}
-            if not match.identity_consistent:
-                reasons.append("liveness.identity_changed")
-            if reference_embedding is not None and not match.same_person and match.identity_consistent:
-                reasons.append("liveness.not_reference_person")
-            if match.best_frame_index is not None:
-                best_frame = media.frames[chosen[match.best_frame_index]]
-
-    reasons = list(dict.fromkeys(reasons))
-    return LivenessVerdict(passed=not reasons, reasons=reasons, scores=scores, best_frame=best_frame,
-                           face_match=match, checks=checks)
+    return _failed("passive", reasons, **evidence) if reasons else _passed("passive", **evidence)
 
 
 def _check_actions(sig: Signals, times: NDArray[np.float64], challenge: Challenge, cfg: LivenessSettings,
-                   reasons: list[str], scores: dict[str, float], checks: dict[str, dict[str, Any]]) -> None:
+                   scores: dict[str, float]) -> CheckResult:
     result = detect_actions(sig, times, challenge.actions, cfg)
     for action, strength in result.strengths.items():
         scores[f"action_{action}"] = strength
-    checks["actions"] = {
+    evidence = {
         "requested": list(challenge.actions),
         "matched": [{"action": e.action, "peak_s": round(e.peak, 2), "strength": round(e.strength, 2)}
                     for e in result.matched],
         "detected": [{"action": e.action, "peak_s": round(e.peak, 2)} for e in result.events],
     }
     if result.reason:
-        reasons.append(result.reason)
+        return _failed("challenge", [result.reason], kind="actions", timed=False, **evidence)
+    return _passed("challenge", kind="actions", timed=False, **evidence)
 
 
 def _check_digits(sig: Signals, media: DecodedMedia, challenge: Challenge, cfg: LivenessSettings,
-                  recognizers: Mapping[str, DigitRecognizer] | None, reasons: list[str],
-                  scores: dict[str, float], checks: dict[str, dict[str, Any]]) -> None:
+                  recognizers: Mapping[str, DigitRecognizer] | None, scores: dict[str, float]) -> CheckResult:
     audio = media.audio
     syllables, peaks = count_syllables(audio, media.sample_rate) if len(audio) else (0, [])
     sync = av_sync(sig.mouth, audio, media.times, media.sample_rate) if len(audio) else 0.0
     mouth_range = float(np.nanpercentile(sig.mouth, 95) - np.nanpercentile(sig.mouth, 5))
     scores |= {"syllables": float(syllables), "av_sync": sync, "mouth_range": mouth_range}
-    detail: dict[str, Any] = {"expected": challenge.digits, "language": challenge.language,
-                              "syllables": syllables, "syllable_times": [round(p, 2) for p in peaks],
+    detail: dict[str, Any] = {"kind": "digits", "timed": False, "expected": challenge.digits,
+                              "language": challenge.language, "syllables": syllables,
+                              "syllable_times": [round(p, 2) for p in peaks],
                               "av_sync": round(sync, 3), "mouth_range": round(mouth_range, 3)}
-    checks["digits"] = detail
     if syllables == 0:
-        reasons.append("liveness.no_voice")
-        return
+        return _failed("challenge", ["liveness.no_voice"], **detail)
+    reasons = []
     if mouth_range < cfg.min_mouth_range:
         reasons.append("liveness.lips_not_moving")
     elif sync < cfg.min_av_sync:
@@ -188,8 +311,12 @@ def _check_digits(sig: Signals, media: DecodedMedia, challenge: Challenge, cfg: 
             reasons.append("liveness.digits_not_heard")
     else:
         detail["recognizer"] = None
-        if abs(syllables - len(challenge.digits)) > cfg.syllable_tolerance:
+        if not challenge.timed:
+            # content unknown and no timing: nothing proves these are today's digits
             reasons.append("liveness.digits_not_heard")
+        elif abs(syllables - len(challenge.digits)) > cfg.syllable_tolerance:
+            reasons.append("liveness.digits_not_heard")
+    return _failed("challenge", reasons, **detail) if reasons else _passed("challenge", **detail)
 
 
 def _best_frame(frames: NDArray[np.uint8], sig: Signals, present: NDArray[np.bool_]) -> NDArray[np.uint8] | None:
@@ -202,13 +329,23 @@ def _best_frame(frames: NDArray[np.uint8], sig: Signals, present: NDArray[np.boo
     return frames[int(np.argmax(score))]
 
 
-def _face_match(frames: NDArray[np.uint8], present: NDArray[np.bool_],
-                reference: NDArray[np.float64] | None, cfg: LivenessSettings) -> tuple[Any, list[int]]:
-    """The face engine on a few evenly spaced frames with a face (cost grows per frame)."""
+def _face_engine() -> Any:
+    """The face engine, loaded: an import or model failure raises, it is never a skipped check."""
     try:
         from pensioncert import biometrics as bio
-    except ImportError:  # face engine not installed in this deployment
-        return None, []
+        from pensioncert.biometrics import engines
+
+        engines.shape_predictor_5()
+        engines.face_encoder()
+    except Exception as missing:  # ImportError, missing model file, dlib load failure
+        raise FaceEngineUnavailable(f"the face engine cannot run: {missing}") from missing
+    return bio
+
+
+def _identity_check(frames: NDArray[np.uint8], present: NDArray[np.bool_], reference: NDArray[np.float64] | None,
+                    cfg: LivenessSettings, require_reference: bool) -> tuple[CheckResult, Any, int | None]:
+    """The face engine on frames with a face: the same person throughout, and the reference person."""
+    bio = _face_engine()
     idx = np.flatnonzero(present)
     chosen = sorted({int(i) for i in idx[np.linspace(0, len(idx) - 1, min(len(idx), cfg.match_frames)).round()
                                           .astype(int)]})
@@ -218,9 +355,20 @@ def _face_match(frames: NDArray[np.uint8], present: NDArray[np.bool_],
         try:
             ref = bio.face_embedding(sample[len(sample) // 2])
         except bio.FaceEngineError:
-            return None, chosen
-    from pensioncert.settings import get_settings
-
+            return _failed("identity", ["liveness.identity_changed"], sampled=chosen), None, None
     face = get_settings().face
     face = face.model_copy(update={"video_segments": min(face.video_segments, cfg.match_segments)})
-    return bio.decide_video(ref, sample, settings=face), chosen
+    match = bio.decide_video(ref, sample, settings=face)
+    best = chosen[match.best_frame_index] if match.best_frame_index is not None else None
+    evidence = {"reference": reference is not None, "sampled": chosen, "consistent": match.identity_consistent,
+                "same_person": match.same_person, "engine_reasons": match.reasons}
+    reasons = []
+    if not match.identity_consistent:
+        reasons.append("liveness.identity_changed")
+    elif reference is not None and not match.same_person:
+        reasons.append("liveness.not_reference_person")
+    elif not match.same_person:
+        reasons.append("liveness.identity_changed")
+    if reference is None and require_reference:
+        reasons.append("liveness.identity_not_checked")
+    return (_failed("identity", reasons, **evidence) if reasons else _passed("identity", **evidence)), match, best

@@ -208,7 +208,8 @@ def evaluate(items: Sequence[SuiteItem], *, face_engine: bool = True) -> Iterato
         reference = _reference(item.photo, refs) if face_engine else None
         verdict: LivenessVerdict | None
         try:
-            verdict = analyse_recording(Path(item.path), item.as_challenge(), reference, face_engine=face_engine)
+            verdict = analyse_recording(Path(item.path), item.as_challenge(), reference, face_engine=face_engine,
+                                        require_identity=face_engine)
             accepted, reasons, scores = verdict.passed, verdict.reasons, verdict.scores
         except MediaError as err:
             accepted, reasons, scores = False, [err.code], {}
