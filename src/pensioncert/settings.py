@@ -127,6 +127,13 @@ class LivenessSettings(BaseModel):
     turn_yaw_delta: float = 0.2
     # nod: nose height between eyes and chin, as a fraction of that span, changes by this.
     nod_pitch_delta: float = 0.08
+    # Timed actions: each requested action must begin (its signal passing half the threshold) this
+    # long after its prompt. Measured on synthetic subjects following schedules (eval liveness,
+    # latency 0.3-2.0 s): onsets 0.05-0.2 s after the movement starts, so 0.2-2.2 s latency lands
+    # at 0.25-2.4 s; 2.6 s keeps a margin for the slowest, 0.15 s refuses answers made before the
+    # prompt could be read (human simple reaction time >= ~0.2 s).
+    action_response_min_seconds: float = 0.15
+    action_response_max_seconds: float = 2.6
     # Face presence: share of analysed frames that may miss the face or leave the circle.
     # Suite: 0.0 on every clip, turns of 30 degrees included; 0.2 leaves room for a real hand.
     max_missing_face_fraction: float = 0.2

@@ -53,3 +53,28 @@ def actions_clip(tmp_path_factory: pytest.TempPathFactory) -> Any:
     script = "blink@0.3-0.6,turn_left@1.0-2.4,blink@3.0-3.5,open_mouth@4.0-5.2"
     return render_subject("astronaut", script=script, seed=3, duration=5.8,
                           out_dir=tmp_path_factory.mktemp("actions"), formats=("mp4",), name="actions")
+
+
+TIMED_ACTIONS = "actions:turn_left@1.2,nod@3.2,open_mouth@5.4"
+
+
+@pytest.fixture(scope="session")
+def timed_actions_clip() -> Any:
+    """A slow subject (latency 1.2-2.0 s) answering TIMED_ACTIONS, blinking about every 1.5 s, in glasses."""
+    import random
+
+    from pensioncert.liveness import parse_challenge
+    from pensioncert.synth import render_for_challenge
+
+    return render_for_challenge("astronaut", parse_challenge(TIMED_ACTIONS), latency=(1.2, 2.0), blink_every=1.5,
+                                rng=random.Random(4), seed=4, glasses=True)
+
+
+@pytest.fixture(scope="session")
+def timed_blink_clip() -> Any:
+    """A quick subject (latency 0.4 s) answering a blink and a right turn, no natural blinks."""
+    from pensioncert.liveness import parse_challenge
+    from pensioncert.synth import render_for_challenge
+
+    return render_for_challenge("grace_hopper", parse_challenge("actions:blink@1.3,turn_right@3.1"), latency=0.4,
+                                blink_every=None, seed=6, hat=True)

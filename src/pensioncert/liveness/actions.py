@@ -108,3 +108,71 @@ def detect_actions(sig: Signals, times: F64, requested: tuple[str, ...],
         matched.append(nxt)
         cursor = nxt.peak
     return ActionResult(True, None, matched, events, strengths)
+
+
+CHALLENGE_ACTIONS = ("blink", "open_mouth", "turn_left", "turn_right", "nod")
+# A second excursion of the same action starting within this long after the answered one ends is
+# the same movement: a nod is chin down-up-down-up (two pitch excursions ~0.5 s apart in the
+# synthetic suite), a slow turn may dip under half the threshold and come back.
+SAME_MOVEMENT_GAP_S = 0.6
+
+
+@dataclass(frozen=True)
+class TimedActionResult:
+    """Timed actions: each requested action's onset inside its response window, nothing else done."""
+
+    passed: bool
+    reasons: list[str]
+    matched: list[ActionEvent | None]  # per requested step: the event that answered it
+    latencies: list[float | None]  # onset minus prompt, per requested step
+    unrequested: list[ActionEvent]
+    events: list[ActionEvent]
+    strengths: dict[str, float]
+
+
+def detect_timed_actions(sig: Signals, times: F64, requested: tuple[str, ...], schedule: tuple[float, ...],
+                         settings: LivenessSettings) -> TimedActionResult:
+    """Match each requested action to an excursion that *begins* inside its response window.
+
+    The window of step ``i`` is ``[prompt_i + action_response_min_seconds, prompt_i +
+    action_response_max_seconds]``; the onset is the first frame of the excursion (half the
+    threshold, hysteresis as in ``_excursions``). Steps match in order (a later step's onset
+    after the earlier one's). Any excursion of a challenge action that answers no step fails
+    ``liveness.unrequested_action``, except blinks (people blink every few seconds), the rest
+    of an answered movement (``SAME_MOVEMENT_GAP_S``) and excursions overlapping a matched
+    action (a turn moves the nose against the chin a little: the same movement, not another).
+    A recording made for another schedule, or one that does every action, therefore fails.
+    """
+    scores = action_scores(sig, settings)
+    strengths = {a: float(np.nanmax(scores[a])) if np.any(~np.isnan(scores[a])) else 0.0 for a in CHALLENGE_ACTIONS}
+    events: list[ActionEvent] = []
+    for action in CHALLENGE_ACTIONS:
+        events.extend(_excursions(action, scores[action], times))
+    events.sort(key=lambda e: e.start)
+    lo, hi = settings.action_response_min_seconds, settings.action_response_max_seconds
+    matched: list[ActionEvent | None] = []
+    latencies: list[float | None] = []
+    reasons: list[str] = []
+    cursor = -np.inf
+    for action, prompt in zip(requested, schedule, strict=True):
+        hit = next((e for e in events if e.action == action and prompt + lo <= e.start <= prompt + hi
+                    and e.start > cursor and e not in matched), None)
+        matched.append(hit)
+        latencies.append(None if hit is None else hit.start - prompt)
+        if hit is None:
+            seen = any(e.action == action for e in events)
+            reasons.append("liveness.action_not_in_time" if seen else "liveness.action_not_seen")
+        else:
+            cursor = hit.start
+    answered = [m for m in matched if m is not None]
+    unrequested = [
+        e for e in events
+        if e.action != "blink" and e not in answered
+        and not any(e.action != m.action and e.peak >= m.start - 0.2 and e.peak <= m.end + 0.2 for m in answered)
+        and not any(e.action == m.action and e.start <= m.end + SAME_MOVEMENT_GAP_S and m.start <= e.end
+                    for m in answered)
+    ]
+    if unrequested:
+        reasons.append("liveness.unrequested_action")
+    return TimedActionResult(not reasons, list(dict.fromkeys(reasons)), matched, latencies, unrequested, events,
+                             strengths)

@@ -23,7 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from pensioncert.errors import CodedError
-from pensioncert.liveness.actions import detect_actions
+from pensioncert.liveness.actions import detect_actions, detect_timed_actions
 from pensioncert.liveness.challenges import Challenge, ChallengeKind
 from pensioncert.liveness.landmarks import FaceTrack, Signals, signals, track_faces
 from pensioncert.liveness.passive import frame_stats, longest_frozen_run, moire_score, planarity, thumbnails
@@ -267,18 +267,39 @@ def _passive_check(media: DecodedMedia, track: FaceTrack, sig: Signals, cfg: Liv
 
 def _check_actions(sig: Signals, times: NDArray[np.float64], challenge: Challenge, cfg: LivenessSettings,
                    scores: dict[str, float]) -> CheckResult:
+    """Timed: each action begins inside its response window and nothing else is done. Untimed
+    (native-camera fallback): in order only, recorded as ``timed: false`` (the job sends it to review)."""
+    if challenge.timed:
+        timed = detect_timed_actions(sig, times, challenge.actions, challenge.schedule, cfg)
+        for action, strength in timed.strengths.items():
+            scores[f"action_{action}"] = strength
+        evidence: dict[str, Any] = {
+            "kind": "actions", "timed": True, "requested": list(challenge.actions),
+            "prompts_s": list(challenge.schedule),
+            "window_s": [cfg.action_response_min_seconds, cfg.action_response_max_seconds],
+            "matched": [None if e is None else {"action": e.action, "onset_s": round(e.start, 2),
+                                                "peak_s": round(e.peak, 2), "strength": round(e.strength, 2)}
+                        for e in timed.matched],
+            "latencies_s": [None if x is None else round(x, 2) for x in timed.latencies],
+            "unrequested": [{"action": e.action, "onset_s": round(e.start, 2)} for e in timed.unrequested],
+            "detected": [{"action": e.action, "onset_s": round(e.start, 2), "peak_s": round(e.peak, 2)}
+                         for e in timed.events],
+        }
+        if not timed.passed:
+            return _failed("challenge", timed.reasons, **evidence)
+        return _passed("challenge", **evidence)
     result = detect_actions(sig, times, challenge.actions, cfg)
     for action, strength in result.strengths.items():
         scores[f"action_{action}"] = strength
     evidence = {
-        "requested": list(challenge.actions),
+        "kind": "actions", "timed": False, "requested": list(challenge.actions),
         "matched": [{"action": e.action, "peak_s": round(e.peak, 2), "strength": round(e.strength, 2)}
                     for e in result.matched],
         "detected": [{"action": e.action, "peak_s": round(e.peak, 2)} for e in result.events],
     }
     if result.reason:
-        return _failed("challenge", [result.reason], kind="actions", timed=False, **evidence)
-    return _passed("challenge", kind="actions", timed=False, **evidence)
+        return _failed("challenge", [result.reason], **evidence)
+    return _passed("challenge", **evidence)
 
 
 def _check_digits(sig: Signals, media: DecodedMedia, challenge: Challenge, cfg: LivenessSettings,
