@@ -186,3 +186,17 @@ def test_start_body_is_validated(api: Api) -> None:
     assert_error(api.client.post(url, json={"timed": "sometimes"}), 422, "api.invalid_request")
     assert _row(issued["id"]).started_at is None
     assert api.client.post(url, json={}).json()["timed"] is True  # timed unless the page says otherwise
+
+
+def test_no_challenge_starts_while_a_recording_is_being_checked(api: Api) -> None:
+    """An older, unused challenge cannot be started (and answered) beside a running verification."""
+    from pensioncert.storage.db import get_database
+
+    session_id = _identified(api)
+    older = api.challenge(session_id).json()
+    current = api.challenge(session_id).json()
+    with get_database().session() as session:
+        session.add(VerificationJob(id="running-job", session_id=session_id, challenge_id=current["id"],
+                                    state="running", created_at=datetime.now().astimezone()))
+    assert_error(api.start(session_id, older["id"]), 409, "flow.verification_running")
+    assert _row(older["id"]).started_at is None

@@ -435,6 +435,8 @@ def start_challenge(session: Session, cert_session: CertSession, challenge_id: s
     now = now or utcnow()
     if cert_session.state in (PASSED, REVIEW):
         raise FlowError("flow.already_finished", 409)
+    if _pending_job(session, cert_session.id) is not None:
+        raise FlowError("flow.verification_running", 409)
     row = session.get(Challenge, challenge_id)
     if row is None or row.session_id != cert_session.id:
         raise FlowError("liveness.challenge_foreign", 409)
