@@ -357,3 +357,123 @@ def render_attacks(
         broken = _broken_files(base, target, seed)
         clips.update({k: v for k, v in broken.items() if k in wanted})
     return clips
+
+
+# ----------------------------------------------------------------------------------------------
+# Attacks on the challenge and on the identity (issue #12; ``pensioncert eval attacks``).
+#
+# These take clips already rendered (the victim and the attacker following some schedule) and
+# cut, splice or truncate them the way an attacker with an editor would. The clips that follow
+# a schedule come from the genuine renderer (``synth.subject``); the evaluation renders them
+# after the API revealed the schedule, as a real attacker would have to.
+
+# Every challenge action, one after the other (about 1.1 s each): a recording that "does
+# everything" and is replayed to any actions challenge (issue #12, attack 4).
+EVERY_ACTION = ("blink", "open_mouth", "turn_left", "turn_right", "nod")
+
+
+def every_action_script(duration: float, *, first: float = 0.5, step: float = 1.15) -> str:
+    """A script that cycles through all five challenge actions until ``duration``."""
+    parts: list[str] = []
+    t, k = first, 0
+    while t + 0.9 <= duration:
+        action = EVERY_ACTION[k % len(EVERY_ACTION)]
+        length = 0.4 if action == "blink" else 0.9
+        parts.append(f"{action}@{t:.2f}-{t + length:.2f}")
+        t += step
+        k += 1
+    return ",".join(parts)
+
+
+def keep_frames(clip: Clip, indices: Sequence[int], kind: str, notes: str = "") -> Clip:
+    """The clip reduced to the frames ``indices`` (in that order); audio cut to the same length."""
+    index = [int(i) for i in indices]
+    truth = _pick(clip.truth, index, kind, notes)
+    truth.n_frames = len(index)
+    truth.t = [k / clip.fps for k in range(len(index))]
+    audio = None
+    if clip.audio is not None:
+        audio = clip.audio[: int(round(len(index) / clip.fps * clip.sample_rate))].copy()
+    marks = None if clip.landmarks is None else clip.landmarks[index]
+    return Clip(clip.frames[index].copy(), clip.fps, audio, clip.sample_rate, truth, landmarks=marks)
+
+
+def few_frames(clip: Clip, count: int, *, start: int | None = None) -> Clip:
+    """``count`` consecutive frames of ``clip`` (from the middle by default): a sub-second upload."""
+    n = len(clip.frames)
+    first = max(0, (n - count) // 2) if start is None else start
+    return keep_frames(clip, range(first, min(n, first + count)), f"frames_{count}",
+                       f"{count} frame(s) of a clip, {count / clip.fps:.2f} s")
+
+
+def splice(victim: Clip, attacker: Clip, victim_frames: Sequence[int] | NDArray[np.bool_], kind: str = "splice",
+           notes: str = "") -> Clip:
+    """Frames of ``victim`` where chosen, the attacker's everywhere else (same length, attacker's audio).
+
+    Both clips should follow the same schedule (same script) so that head poses line up at
+    the joins: what remains different is only who it is.
+    """
+    n = min(len(victim.frames), len(attacker.frames))
+    take = np.zeros(n, bool)
+    if isinstance(victim_frames, np.ndarray) and victim_frames.dtype == bool:
+        take[: len(victim_frames)] = victim_frames[:n]
+    else:
+        take[[int(i) for i in victim_frames if 0 <= int(i) < n]] = True
+    frames = np.where(take[:, None, None, None], victim.frames[:n], attacker.frames[:n])
+    truth = copy.deepcopy(attacker.truth)
+    truth.kind, truth.is_attack = kind, True
+    truth.notes = notes or f"victim in {int(take.sum())} of {n} frames, attacker elsewhere"
+    truth.identity = ["victim" if take[k] else "attacker" for k in range(n)]
+    marks = None
+    if victim.landmarks is not None and attacker.landmarks is not None:
+        marks = np.where(take[:, None, None], victim.landmarks[:n], attacker.landmarks[:n])
+    return Clip(np.ascontiguousarray(frames), attacker.fps, attacker.audio, attacker.sample_rate, truth,
+                landmarks=marks)
+
+
+def cut_splice(victim: Clip, attacker: Clip, at_seconds: float) -> Clip:
+    """The victim until ``at_seconds``, then one cut to the attacker for the rest (a face swap by editing)."""
+    n = min(len(victim.frames), len(attacker.frames))
+    cut = int(round(at_seconds * victim.fps))
+    return splice(victim, attacker, np.arange(n) < cut, "cut_splice", f"victim until {at_seconds:.2f} s, then a cut")
+
+
+def predictable_match_frames(n_frames: int, count: int = 4) -> list[int]:
+    """The frames the face engine used to check before issue #12: ``count`` evenly spaced ones.
+
+    An attacker who knows the code puts the victim exactly there (issue #12, attack 3).
+    """
+    return sorted({int(i) for i in np.linspace(0, n_frames - 1, min(n_frames, count)).round()})
+
+
+def still_print(photo: PhotoLike, duration: float, seed: int = 0) -> Clip:
+    """A paper print of ``photo`` held still in front of the camera for ``duration`` seconds."""
+    from pensioncert.synth.audio import noise_floor
+
+    img = load_photo(photo)
+    n = max(2, int(round(duration * FPS)))
+    frames, seen = _planar_print(img, n, seed, moving=False)
+    truth, marks = truth_from("still_photo", seed, seen, FPS, "en", None, None, [], [])
+    truth.notes = "flat print held still"
+    audio = noise_floor(int(round(n / FPS * SAMPLE_RATE)), np.random.default_rng([seed, 71]))
+    return Clip(frames, FPS, audio, SAMPLE_RATE, truth, landmarks=marks)
+
+
+def encode_bytes(clip: Clip, container: str = "webm", *, max_side: int = 480) -> bytes:
+    """The clip as an upload (WebM/VP8+Opus or MP4/H.264+AAC), scaled down to ``max_side`` px.
+
+    The evaluation uploads 480 px clips: a phone's recorder sends 480-640 px, and smaller files
+    keep ``eval attacks`` affordable on two cores.
+    """
+    from pensioncert.media.encode import encode_video
+
+    frames = clip.frames
+    h, w = frames.shape[1:3]
+    if max(h, w) > max_side:
+        scale = max_side / max(h, w)
+        size = (int(round(w * scale / 2)) * 2, int(round(h * scale / 2)) * 2)
+        frames = np.stack([cv2.resize(f, size, interpolation=cv2.INTER_AREA) for f in frames])
+    with tempfile.TemporaryDirectory(prefix="pensioncert-upload-") as tmp:
+        path = encode_video(Path(tmp) / f"upload.{container}", frames, clip.fps, clip.audio, clip.sample_rate,
+                            container)  # type: ignore[arg-type]
+        return path.read_bytes()

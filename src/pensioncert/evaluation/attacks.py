@@ -1,0 +1,358 @@
+"""``pensioncert eval attacks``: the attacks of issue #12, each through the production decision path.
+
+Every attempt is a whole visit through :class:`~pensioncert.evaluation.harness.Harness`
+(session, identity or ID card, challenge, start, upload, the worker's job). The clip that
+answers a challenge is rendered *after* the start revealed its schedule, from the synthetic
+subjects, as an attacker holding the phone would have to, except the replays, which reuse a
+recording made earlier for another challenge.
+
+Seeds: thresholds and renderer behaviour are tuned on ``TUNING_SEEDS`` only; the figures the
+documents quote are measured on ``REPORT_SEEDS`` (docs/liveness.md, "Attack evaluation").
+Nothing is chosen on the report seeds.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from pensioncert.evaluation.harness import Harness, Outcome, Person, Revealed
+from pensioncert.synth.clip import Clip
+
+TUNING_SEEDS = (0, 1, 2, 3)
+REPORT_SEEDS = (100, 101, 102, 103)
+SPLITS = {"tuning": TUNING_SEEDS, "report": REPORT_SEEDS}
+
+# Victims cycle over these faces (one with glasses); the attacker is the next one in the list.
+FACES = ("grace_hopper", "ocv_glasses_man_1", "astronaut", "ocv_actress_a")
+
+GENUINE = ("genuine_actions", "genuine_digits_zh", "genuine_digits_en")
+ATTACKS = (
+    "frames_1",
+    "frames_2",
+    "frames_5",
+    "still_photo",
+    "splice_sampled",
+    "cut_splice",
+    "replay_every_action",
+    "replay_earlier_session",
+    "digits_wrong_timing",
+    "digits_other_language",
+    "card_other_person",
+    "card_attacker_face",
+    "extra_actions",
+)
+
+# Genuine behaviour (issue #12): reaction after each prompt up to 2 s; natural blinks every 2-5 s.
+GENUINE_LATENCY = (0.3, 2.0)
+ACTION_SECONDS = {"blink": (0.3, 0.5), "open_mouth": (0.7, 1.2), "turn_left": (0.9, 1.4),
+                  "turn_right": (0.9, 1.4), "nod": (0.9, 1.3)}
+
+
+@dataclass
+class AttemptRecord:
+    """One attempt and its outcome, for the figures and for the details a reader may check."""
+
+    kind: str  # an attack name or a genuine variant
+    seed: int
+    victim: str
+    outcome: Outcome
+    render_seconds: float = 0.0
+
+    @property
+    def is_attack(self) -> bool:
+        return not self.kind.startswith("genuine")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "seed": self.seed, "victim": self.victim, "result": self.outcome.result,
+                "reasons": self.outcome.reasons, "challenge": self.outcome.challenge,
+                "refused_step": self.outcome.refused_step,
+                "decision_seconds": round(self.outcome.decision_seconds, 2),
+                "render_seconds": round(self.render_seconds, 2)}
+
+
+@dataclass
+class AttackReport:
+    """APCER per attack (share of attack attempts that passed), BPCER (share of genuine ones that did not)."""
+
+    apcer: dict[str, float]
+    bpcer: float
+    bpcer_by_kind: dict[str, float]
+    counts: dict[str, int]
+    seeds: list[int]
+    records: list[AttemptRecord] = field(default_factory=list)
+
+    def as_dict(self, details: bool = False) -> dict[str, Any]:
+        out: dict[str, Any] = {"apcer": self.apcer, "bpcer": self.bpcer, "bpcer_by_kind": self.bpcer_by_kind,
+                               "counts": self.counts, "seeds": self.seeds}
+        if details:
+            out["attempts"] = [r.as_dict() for r in self.records]
+        return out
+
+
+def summarise(records: Sequence[AttemptRecord], seeds: Sequence[int]) -> AttackReport:
+    attacks: dict[str, list[bool]] = defaultdict(list)
+    genuine: dict[str, list[bool]] = defaultdict(list)
+    for r in records:
+        (attacks if r.is_attack else genuine)[r.kind].append(r.outcome.passed)
+    every_genuine = [p for v in genuine.values() for p in v]
+    return AttackReport(
+        apcer={k: float(np.mean(v)) for k, v in sorted(attacks.items())},
+        bpcer=1.0 - float(np.mean(every_genuine)) if every_genuine else float("nan"),
+        bpcer_by_kind={k: 1.0 - float(np.mean(v)) for k, v in sorted(genuine.items())},
+        counts={k: len(v) for k, v in sorted(attacks.items())} | {"genuine": len(every_genuine)},
+        seeds=list(seeds), records=list(records),
+    )
+
+
+# ------------------------------------------------------------------ rendering answers
+
+
+def follow_script(revealed: Revealed, rng: random.Random, *, latency: tuple[float, float] = GENUINE_LATENCY,
+                  natural_blinks: bool = True, extra: Sequence[str] = ()) -> tuple[str, float]:
+    """A synth script that answers the revealed actions challenge as a (slow) person would.
+
+    Each action begins ``latency`` after its prompt (never before the previous one ended);
+    natural blinks fall every 2-5 s; ``extra`` actions are done in the gaps (an attack).
+    Returns the script and the recording length the page would use.
+    """
+    parts: list[str] = []
+    free = 0.0
+    busy: list[tuple[float, float]] = []
+    for action, at in zip(revealed.actions, revealed.schedule, strict=True):
+        start = max(at + rng.uniform(*latency), free + 0.1)
+        lo, hi = ACTION_SECONDS[action]
+        end = start + rng.uniform(lo, hi)
+        parts.append(f"{action}@{start:.2f}-{end:.2f}")
+        busy.append((start, end))
+        free = end
+    duration = max(revealed.record_seconds, free + 0.4)
+    for k, action in enumerate(extra):  # unrequested actions in the gaps between prompts
+        slots = [*revealed.schedule, duration]
+        at = (slots[k % (len(slots) - 1)] + slots[k % (len(slots) - 1) + 1]) / 2 - 0.2 + 0.05 * k
+        lo, hi = ACTION_SECONDS.get(action, (0.9, 1.2))
+        parts.append(f"{action}@{at:.2f}-{at + lo:.2f}")
+    if natural_blinks:
+        t = rng.uniform(0.3, 2.0)
+        while t < duration - 0.4:
+            if not any(a - 0.3 < t < b + 0.3 for a, b in busy):
+                parts.append(f"blink@{t:.2f}-{t + 0.3:.2f}")
+            t += rng.uniform(2.0, 5.0)
+    return ",".join(parts), duration
+
+
+def render_answer(photo: str, revealed: Revealed, seed: int, rng: random.Random, *,
+                  latency: tuple[float, float] = GENUINE_LATENCY, extra: Sequence[str] = (),
+                  digits: str | None = None, language: str | None = None, timed: bool = True) -> Clip:
+    """The person in ``photo`` answering ``revealed`` (actions: following its schedule; digits: reading them).
+
+    ``digits``/``language`` override what is read (attacks); ``timed=False`` ignores the schedule.
+    """
+    from pensioncert.synth import render_subject
+
+    if revealed.kind == "actions":
+        script, duration = follow_script(revealed, rng, latency=latency, extra=extra)
+        return render_subject(photo, script=script, seed=seed, duration=duration, name="answer")
+    said = digits if digits is not None else revealed.digits
+    lang = language or revealed.language
+    renderer = _digit_renderer()
+    if renderer is not None and timed:
+        times = [at + rng.uniform(*latency) * 0.5 for at in revealed.schedule]
+        return renderer(photo, revealed.as_challenge(), seed=seed, spoken_digits=said, language=lang,
+                        speech_times=times)
+    blinks = f"blink@{rng.uniform(0.3, 1.5):.2f}"
+    return render_subject(photo, digits=revealed.digits, spoken_digits=said, language=lang, script=blinks, seed=seed,
+                          duration=max(revealed.record_seconds, 1.6 + 0.9 * len(said)), name="answer")
+
+
+def _digit_renderer() -> Callable[..., Clip] | None:
+    """The schedule-following digit renderer of ``synth.subject`` once it exists (issue #12)."""
+    from pensioncert.synth import subject
+
+    return getattr(subject, "render_digits_on_schedule", None)
+
+
+@lru_cache(maxsize=8)
+def _every_action_clip(photo: str, seed: int) -> Clip:
+    from pensioncert.synth import render_subject
+    from pensioncert.synth.attacks import every_action_script
+
+    duration = 12.0
+    return render_subject(photo, script=every_action_script(duration), seed=seed, duration=duration,
+                          name="every_action")
+
+
+# ------------------------------------------------------------------ the campaign of one seed
+
+
+@dataclass
+class _Seed:
+    """What one seed's attempts share: the harness, the faces, earlier recordings to replay."""
+
+    harness: Harness
+    seed: int
+    victim: str
+    attacker: str
+    rng: random.Random
+    earlier: dict[str, Clip] = field(default_factory=dict)  # kind of challenge -> a genuine answer
+
+    def reference(self, photo: str) -> bytes:
+        from pensioncert.evaluation.harness import png_bytes
+        from pensioncert.synth import load_photo
+
+        return png_bytes(load_photo(photo))
+
+
+def _upload(clip: Clip) -> bytes:
+    from pensioncert.synth.attacks import encode_bytes
+
+    return encode_bytes(clip, "webm")
+
+
+def _channel(kind: str) -> tuple[str, str]:
+    """Channel and session language for an attempt: actions on the city app, digits on WeChat."""
+    if kind in ("genuine_digits_en",):
+        return "wechat", "en"
+    if "digits" in kind or kind.startswith("card_"):
+        return "wechat", "zh-CN"
+    return "cityapp", "zh-CN"
+
+
+def _card_jpegs(person: Person, portrait_photo: str, seed: int) -> tuple[bytes, bytes]:
+    """Front and back of a generated ID card with ``person``'s fields and ``portrait_photo``'s face."""
+    from pensioncert.documents import cardgen
+    from pensioncert.synth import load_photo
+
+    identity = cardgen.Identity(
+        name=person.name, sex="male" if person.sex == "male" else "female", ethnicity="汉",
+        birth_date=person.birth_date,
+        address="深圳市福田区福华路1024号园岭新村3栋502", id_number=person.id_number,
+        authority="深圳市公安局福田分局", valid_from=date(2016, 5, 14), valid_until=date(2036, 5, 14),
+    )
+    front = cardgen.generate_card(seed, "front", identity=identity, portrait=load_photo(portrait_photo))
+    back = cardgen.generate_card(seed, "back", identity=identity)
+    return front.jpeg(), back.jpeg()
+
+
+def _attempt(ctx: _Seed, kind: str) -> AttemptRecord:
+    """Run attempt ``kind`` for this seed; the respond functions render after the start."""
+    h, rng, seed = ctx.harness, ctx.rng, ctx.seed
+    channel, language = _channel(kind)
+    rendered = 0.0
+
+    def timed(make: Callable[[Revealed], Clip]) -> Callable[[Revealed], bytes]:
+        def respond(revealed: Revealed) -> bytes:
+            nonlocal rendered
+            began = time.perf_counter()
+            clip = make(revealed)
+            data = _upload(clip)
+            rendered += time.perf_counter() - began
+            return data
+        return respond
+
+    victim_ref = ctx.reference(ctx.victim)
+    card: tuple[bytes, bytes | None] | None = None
+    person = h.enrol(victim_ref)
+    render_seed = seed * 100 + len(kind)
+
+    def genuine(revealed: Revealed) -> Clip:
+        clip = render_answer(ctx.victim, revealed, render_seed, rng)
+        ctx.earlier.setdefault(revealed.kind, clip)
+        return clip
+
+    def earlier(kind_of: str) -> Clip:
+        if kind_of not in ctx.earlier:  # not made yet in this seed: an earlier visit makes it
+            _attempt(ctx, "genuine_actions" if kind_of == "actions" else "genuine_digits_zh")
+        return ctx.earlier[kind_of]
+
+    make: Callable[[Revealed], Clip]
+    if kind.startswith("genuine"):
+        make = genuine
+    elif kind.startswith("frames_"):
+        count = int(kind.split("_")[1])
+
+        def make(revealed: Revealed) -> Clip:
+            from pensioncert.synth.attacks import few_frames
+
+            return few_frames(earlier(revealed.kind), count)
+    elif kind == "still_photo":
+        def make(revealed: Revealed) -> Clip:
+            from pensioncert.synth.attacks import still_print
+
+            return still_print(ctx.victim, revealed.record_seconds, seed)
+    elif kind in ("splice_sampled", "cut_splice"):
+        def make(revealed: Revealed) -> Clip:
+            from pensioncert.synth.attacks import cut_splice, predictable_match_frames, splice
+
+            # Both people follow the same script (same behaviour seed), so poses line up at the joins.
+            state = rng.getstate()
+            victim = render_answer(ctx.victim, revealed, render_seed, rng)
+            rng.setstate(state)
+            attacker = render_answer(ctx.attacker, revealed, render_seed, rng)
+            if kind == "cut_splice":
+                return cut_splice(victim, attacker, revealed.schedule[0] + 0.6 if revealed.schedule else 1.5)
+            n = min(len(victim.frames), len(attacker.frames))
+            return splice(victim, attacker, predictable_match_frames(n), "splice_sampled")
+    elif kind == "replay_every_action":
+        def make(revealed: Revealed) -> Clip:
+            return _every_action_clip(ctx.victim, seed)
+    elif kind == "replay_earlier_session":
+        def make(revealed: Revealed) -> Clip:
+            return earlier(revealed.kind)
+    elif kind == "digits_wrong_timing":
+        def make(revealed: Revealed) -> Clip:
+            return render_answer(ctx.victim, revealed, render_seed, rng, timed=False)
+    elif kind == "digits_other_language":
+        def make(revealed: Revealed) -> Clip:
+            other = "en" if revealed.language == "zh" else "zh"
+            said = "".join(rng.choice("0123456789") for _ in range(4))
+            return render_answer(ctx.victim, revealed, render_seed, rng, digits=said, language=other, timed=False)
+    elif kind in ("card_other_person", "card_attacker_face"):
+        person = h.enrol(None)  # the victim has no registry photo: the card's portrait is the reference
+        if kind == "card_other_person":
+            holder = h.enrol(None)  # the attacker's own, genuine card
+            card = _card_jpegs(holder, ctx.attacker, seed)
+        else:
+            card = _card_jpegs(person, ctx.attacker, seed)  # the victim's fields, the attacker's face
+
+        def make(revealed: Revealed) -> Clip:
+            return render_answer(ctx.attacker, revealed, render_seed, rng)
+    elif kind == "extra_actions":
+        def make(revealed: Revealed) -> Clip:
+            from pensioncert.synth.attacks import EVERY_ACTION
+
+            unrequested = [a for a in EVERY_ACTION if a not in revealed.actions and a != "blink"]
+            return render_answer(ctx.victim, revealed, render_seed, rng, extra=unrequested)
+    else:
+        raise ValueError(f"unknown attempt kind {kind!r}")
+    outcome = h.attempt(person, timed(make), channel=channel, language=language, card=card)
+    return AttemptRecord(kind, seed, ctx.victim, outcome, rendered)
+
+
+def run_seed(seed: int, kinds: Sequence[str] = (*GENUINE, *ATTACKS), *,
+             settings_env: dict[str, str] | None = None,
+             progress: Callable[[str], None] | None = None) -> Iterator[AttemptRecord]:
+    """Every attempt of ``kinds`` for one seed, in one harness (one temporary database)."""
+    victim = FACES[seed % len(FACES)]
+    attacker = FACES[(seed + 1) % len(FACES)]
+    with Harness(settings_env=settings_env, challenge_rng=random.Random(seed)) as h:
+        ctx = _Seed(h, seed, victim, attacker, random.Random(f"attacks/{seed}"))
+        for kind in kinds:
+            if progress:
+                progress(f"seed {seed}: {kind}")
+            yield _attempt(ctx, kind)
+
+
+def evaluate(seeds: Iterable[int], kinds: Sequence[str] = (*GENUINE, *ATTACKS),
+             progress: Callable[[str], None] | None = None) -> Iterator[AttemptRecord]:
+    """Every attempt of ``kinds`` for every seed (a fresh harness per seed)."""
+    for seed in seeds:
+        yield from run_seed(seed, kinds, progress=progress)
