@@ -33,7 +33,7 @@ def test_eval_pilot_writes_report_json_html_and_decisions(manifest: Path, tmp_pa
     assert report["match"]["genuine_pairs"] == 1 and report["decision_seconds"]["n"] == 2
     with (out / "decisions.csv").open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
-    assert [(r["kind"], r["result"]) for r in rows][0] == ("genuine", "passed")
+    assert (rows[0]["kind"], rows[0]["result"]) == ("genuine", "passed")
     assert rows[1]["kind"] == "print" and rows[1]["result"] != "passed" and rows[1]["reasons"]
     page = (out / "report.html").read_text(encoding="utf-8")
     assert 'alt="APCER per species" src="data:image/png;base64,' in page

@@ -52,7 +52,7 @@ def test_zero_errors_have_the_closed_form_upper_bound() -> None:
 
 def test_rule_of_three_and_sample_size() -> None:
     assert rule_of_three(1000) == pytest.approx(0.002991, abs=1e-6)  # "< 0.3 % at 95 %"
-    assert 3 / 1000 > rule_of_three(1000)
+    assert rule_of_three(1000) < 3 / 1000
     assert attempts_for_zero_error_claim(0.003) == 998
     assert attempts_for_zero_error_claim(0.01) == 299
 
