@@ -116,68 +116,55 @@ def summarise(records: Sequence[AttemptRecord], seeds: Sequence[int]) -> AttackR
 # ------------------------------------------------------------------ rendering answers
 
 
-def follow_script(revealed: Revealed, rng: random.Random, *, latency: tuple[float, float] = GENUINE_LATENCY,
-                  natural_blinks: bool = True, extra: Sequence[str] = ()) -> tuple[str, float]:
-    """A synth script that answers the revealed actions challenge as a (slow) person would.
+def answer_script(revealed: Revealed, rng: random.Random, *, latency: tuple[float, float] = GENUINE_LATENCY,
+                  extra: Sequence[str] = (), timed: bool = True) -> str:
+    """A synth script answering ``revealed`` as a (slow) person would, from ``synth.subject``.
 
-    Each action begins ``latency`` after its prompt (never before the previous one ended);
-    natural blinks fall every 2-5 s; ``extra`` actions are done in the gaps (an attack).
-    Returns the script and the recording length the page would use.
+    ``extra`` adds unrequested actions in the gaps between prompts (an attack); ``timed=False``
+    answers at a steady pace from the start, ignoring the schedule (an attack on digits).
     """
-    parts: list[str] = []
-    free = 0.0
-    busy: list[tuple[float, float]] = []
-    for action, at in zip(revealed.actions, revealed.schedule, strict=True):
-        start = max(at + rng.uniform(*latency), free + 0.1)
-        lo, hi = ACTION_SECONDS[action]
-        end = start + rng.uniform(lo, hi)
-        parts.append(f"{action}@{start:.2f}-{end:.2f}")
-        busy.append((start, end))
-        free = end
-    duration = max(revealed.record_seconds, free + 0.4)
-    for k, action in enumerate(extra):  # unrequested actions in the gaps between prompts
-        slots = [*revealed.schedule, duration]
-        at = (slots[k % (len(slots) - 1)] + slots[k % (len(slots) - 1) + 1]) / 2 - 0.2 + 0.05 * k
-        lo, hi = ACTION_SECONDS.get(action, (0.9, 1.2))
-        parts.append(f"{action}@{at:.2f}-{at + lo:.2f}")
-    if natural_blinks:
-        t = rng.uniform(0.3, 2.0)
-        while t < duration - 0.4:
-            if not any(a - 0.3 < t < b + 0.3 for a, b in busy):
-                parts.append(f"blink@{t:.2f}-{t + 0.3:.2f}")
-            t += rng.uniform(2.0, 5.0)
-    return ",".join(parts), duration
+    from dataclasses import replace
+
+    from pensioncert.synth.subject import follow_schedule_script
+
+    challenge = revealed.as_challenge()
+    if not timed:
+        challenge = replace(challenge, schedule=())
+    script = follow_schedule_script(challenge, latency=latency, rng=rng)
+    if extra:
+        slots = [*revealed.schedule, revealed.record_seconds]
+        parts = [script]
+        for k, action in enumerate(extra):  # halfway between two prompts, a little after the last one
+            i = k % (len(slots) - 1)
+            at = (slots[i] + slots[i + 1]) / 2 + 0.3
+            lo, _ = ACTION_SECONDS.get(action, (0.9, 1.2))
+            parts.append(f"{action}@{at:.2f}-{at + lo:.2f}")
+        script = ",".join(p for p in parts if p)
+    return script
 
 
 def render_answer(photo: str, revealed: Revealed, seed: int, rng: random.Random, *,
                   latency: tuple[float, float] = GENUINE_LATENCY, extra: Sequence[str] = (),
-                  digits: str | None = None, language: str | None = None, timed: bool = True) -> Clip:
-    """The person in ``photo`` answering ``revealed`` (actions: following its schedule; digits: reading them).
+                  timed: bool = True, script: str | None = None, glasses: bool = False,
+                  hat: bool = False) -> Clip:
+    """The person in ``photo`` answering ``revealed``: following its schedule, after a human latency.
 
-    ``digits``/``language`` override what is read (attacks); ``timed=False`` ignores the schedule.
+    ``script`` (from ``answer_script``) makes two renders act identically (the splices).
     """
     from pensioncert.synth import render_subject
 
-    if revealed.kind == "actions":
-        script, duration = follow_script(revealed, rng, latency=latency, extra=extra)
-        return render_subject(photo, script=script, seed=seed, duration=duration, name="answer")
-    said = digits if digits is not None else revealed.digits
-    lang = language or revealed.language
-    renderer = _digit_renderer()
-    if renderer is not None and timed:
-        times = [at + rng.uniform(*latency) * 0.5 for at in revealed.schedule]
-        return renderer(photo, revealed.as_challenge(), seed=seed, spoken_digits=said, language=lang,
-                        speech_times=times)
-    blinks = f"blink@{rng.uniform(0.3, 1.5):.2f}"
-    return render_subject(photo, digits=revealed.digits, spoken_digits=said, language=lang, script=blinks, seed=seed,
-                          duration=max(revealed.record_seconds, 1.6 + 0.9 * len(said)), name="answer")
+    script = script if script is not None else answer_script(revealed, rng, latency=latency, extra=extra,
+                                                             timed=timed)
+    return render_subject(photo, script=script, language=revealed.language, seed=seed,
+                          duration=revealed.record_seconds, name="answer", glasses=glasses, hat=hat)
 
 
-def _digit_renderer() -> Callable[..., Clip] | None:
-    """The schedule-following digit renderer of ``synth.subject`` once it exists (issue #12)."""
-    from pensioncert.synth import subject
+def read_other_digits(photo: str, revealed: Revealed, seed: int, digits: str, language: str) -> Clip:
+    """A recording of ``digits`` read in ``language`` at a steady pace (a replayed or dubbed reading)."""
+    from pensioncert.synth import render_subject
 
-    return getattr(subject, "render_digits_on_schedule", None)
+    return render_subject(photo, digits=digits, language=language, script="blink@0.6", seed=seed,
+                          duration=max(revealed.record_seconds, 1.6 + 0.9 * len(digits)), name="reading")
 
 
 @lru_cache(maxsize=8)
@@ -264,7 +251,8 @@ def _attempt(ctx: _Seed, kind: str) -> AttemptRecord:
     render_seed = seed * 100 + len(kind)
 
     def genuine(revealed: Revealed) -> Clip:
-        clip = render_answer(ctx.victim, revealed, render_seed, rng)
+        # Every third genuine subject wears glasses, every third a hat (synth.subject draws them).
+        clip = render_answer(ctx.victim, revealed, render_seed, rng, glasses=seed % 3 == 1, hat=seed % 3 == 2)
         ctx.earlier.setdefault(revealed.kind, clip)
         return clip
 
@@ -292,11 +280,10 @@ def _attempt(ctx: _Seed, kind: str) -> AttemptRecord:
         def make(revealed: Revealed) -> Clip:
             from pensioncert.synth.attacks import cut_splice, predictable_match_frames, splice
 
-            # Both people follow the same script (same behaviour seed), so poses line up at the joins.
-            state = rng.getstate()
-            victim = render_answer(ctx.victim, revealed, render_seed, rng)
-            rng.setstate(state)
-            attacker = render_answer(ctx.attacker, revealed, render_seed, rng)
+            # Both people follow the same script and sway, so poses line up at the joins.
+            script = answer_script(revealed, rng)
+            victim = render_answer(ctx.victim, revealed, render_seed, rng, script=script)
+            attacker = render_answer(ctx.attacker, revealed, render_seed, rng, script=script)
             if kind == "cut_splice":
                 return cut_splice(victim, attacker, revealed.schedule[0] + 0.6 if revealed.schedule else 1.5)
             n = min(len(victim.frames), len(attacker.frames))
@@ -314,7 +301,7 @@ def _attempt(ctx: _Seed, kind: str) -> AttemptRecord:
         def make(revealed: Revealed) -> Clip:
             other = "en" if revealed.language == "zh" else "zh"
             said = "".join(rng.choice("0123456789") for _ in range(4))
-            return render_answer(ctx.victim, revealed, render_seed, rng, digits=said, language=other, timed=False)
+            return read_other_digits(ctx.victim, revealed, render_seed, said, other)
     elif kind in ("card_other_person", "card_attacker_face"):
         person = h.enrol(None)  # the victim has no registry photo: the card's portrait is the reference
         if kind == "card_other_person":

@@ -1,7 +1,7 @@
 """A sample pilot built from the synthetic subjects, so the kit is exercised and shown end to end.
 
 Genuine recordings: subjects following the schedule with natural blinking and slow responses
-(up to 2 s). Attacks: the kinds the project can render — a still ``print`` of the reference
+(up to 2 s), some with glasses or a hat. Attacks: the kinds the project can render — a still ``print`` of the reference
 photo, a ``video_replay`` of the subject's own earlier recording against a new challenge,
 ``other_person`` (someone else following the schedule) and a ``splice`` (the subject in the
 frames the old matcher looked at, someone else elsewhere). Subgroup columns are labels
@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pensioncert.evaluation.attacks import render_answer
+from pensioncert.evaluation.attacks import answer_script, render_answer
 from pensioncert.evaluation.harness import Revealed, png_bytes
 from pensioncert.evaluation.pilot.manifest import write_manifest
 from pensioncert.liveness.challenges import Challenge, issue_challenge
@@ -70,7 +70,8 @@ def build_sample(out: str | Path, *, subjects: int = 8, genuine_per_subject: int
             challenge, seconds = _challenge(kind, language, rng)
             if progress:
                 progress(f"genuine {face} {challenge.describe()}")
-            clip = render_answer(face, Revealed.of(challenge, seconds), seed * 1000 + s * 10 + g, rng)
+            clip = render_answer(face, Revealed.of(challenge, seconds), seed * 1000 + s * 10 + g, rng,
+                                 glasses=s % 4 == 1, hat=s % 4 == 2)
             name = f"S{s:02d}-genuine{g}.webm"
             row(save(name, encode_bytes(clip)), "genuine", challenge, s, face)
             earlier.setdefault(face, out / "recordings" / name)
@@ -89,10 +90,9 @@ def build_sample(out: str | Path, *, subjects: int = 8, genuine_per_subject: int
         elif species == "video_replay" and face in earlier:
             data = earlier[face].read_bytes()
         elif species == "splice":
-            state = rng.getstate()
-            victim = render_answer(face, revealed, seed + a, rng)
-            rng.setstate(state)
-            attacker = render_answer(other, revealed, seed + a, rng)
+            script = answer_script(revealed, rng)  # both act the same; only who it is differs
+            victim = render_answer(face, revealed, seed + a, rng, script=script)
+            attacker = render_answer(other, revealed, seed + a, rng, script=script)
             n = min(len(victim.frames), len(attacker.frames))
             data = encode_bytes(splice(victim, attacker, predictable_match_frames(n)))
         else:
