@@ -21,7 +21,7 @@ LAYERS: dict[str, int] = {
     "certification": 4,
     "jobs": 5,
     "api": 6, "admin": 6, "web": 6,
-    "cli": 7, "demo": 7, "loadtest": 7,
+    "cli": 7, "demo": 7, "loadtest": 7, "evaluation": 7,
 }
 
 
