@@ -259,6 +259,8 @@ class SecuritySettings(BaseModel):
     # Per retiree (keyed hash of the ID number / the session's retiree): guessing and replay caps.
     retiree_identity_per_hour: int = 10
     retiree_uploads_per_day: int = 12
+    # Retry-After of a 503 while the database is unreachable (a PostgreSQL restart or fail-over takes ~5-30 s).
+    unavailable_retry_after_seconds: int = 10
     # Largest request body of any non-upload API call (JSON), bytes.
     max_json_bytes: int = 64 * 1024
     # Largest body of a page or back-office form (not the registry/evidence uploads, admin.max_upload_bytes):

@@ -12,7 +12,9 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pensioncert import messages
@@ -38,8 +40,34 @@ def error_response(status: int, code: str, params: dict[str, Any] | None = None)
     return JSONResponse(error_body(code, params), status_code=status)
 
 
+# The database could not be reached (down, restarting, failing over, pool exhausted): a moment's
+# outage, answered 503 + Retry-After rather than 500, and the next request reconnects by itself
+# (pool_pre_ping). Issue 13.9.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout)
+
+
+def unavailable_response(path: str) -> Response:
+    """503 with Retry-After: the API's error shape on /api/, a short text elsewhere (pages, back office)."""
+    from pensioncert.settings import get_settings
+
+    wait = get_settings().security.unavailable_retry_after_seconds
+    headers = {"Retry-After": str(wait)}
+    if path.startswith("/api/"):
+        return JSONResponse(error_body("api.unavailable", {"retry_after": wait}), status_code=503, headers=headers)
+    return PlainTextResponse(messages.text("api.unavailable", "zh", retry_after=wait) + "\n"
+                             + messages.text("api.unavailable", "en", retry_after=wait), status_code=503,
+                             headers=headers)
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    """Map flow errors, validation errors and HTTP errors to the one error shape."""
+    """Map flow errors, validation errors, HTTP errors and database outages to the one error shape."""
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    @app.exception_handler(PoolTimeout)
+    async def _database_unavailable(request: Request, error: Exception) -> Response:
+        log.warning("database unavailable (%s): 503", type(error).__name__)
+        return unavailable_response(request.url.path)
 
     @app.exception_handler(FlowError)
     async def _flow_error(_request: Request, error: FlowError) -> JSONResponse:

@@ -178,12 +178,15 @@ class ProtectionMiddleware:
                 message["headers"] = headers
             await send(message)
 
-        if not path.startswith("/api/"):
-            await self._page(scope, receive, send_with_headers)
-            return
         try:
+            if not path.startswith("/api/"):
+                await self._page(scope, receive, send_with_headers)
+                return
             receive, refusal = await self._check(scope, receive)
         except _ClientGone:
+            return
+        except _DatabaseDown:
+            await _unavailable(path, scope, receive, send_with_headers)
             return
         if refusal is not None:
             await _refuse(refusal, send_with_headers)
@@ -199,7 +202,7 @@ class ProtectionMiddleware:
         path: str = scope["path"]
         headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
         gate = self.staff_gate if path.startswith("/admin/") and path not in _ADMIN_OPEN else None
-        if gate is not None and not await anyio.to_thread.run_sync(gate, headers.get("cookie", "")):
+        if gate is not None and not await _with_database(gate, headers.get("cookie", "")):
             await _redirect("/admin/login", send)
             return
         limit = self.body_limit(path)
@@ -258,7 +261,7 @@ class ProtectionMiddleware:
             refusal = await self._limit(f"ip-upload:{ip}", security.ip_uploads_per_hour, 3600,
                                         "protection.rate_limited")
             if refusal is None and upload.group(2) == "recordings":
-                retiree = await anyio.to_thread.run_sync(_retiree_of_session, upload.group(1))
+                retiree = await _with_database(_retiree_of_session, upload.group(1))
                 if retiree is not None:
                     refusal = await self._limit(f"retiree-upload:{retiree}", security.retiree_uploads_per_day,
                                                 86400, "protection.too_many_uploads")
@@ -318,6 +321,27 @@ def scope_client_address(scope: Scope, headers: dict[str, str], trusted_proxies:
 
 class _ClientGone(Exception):
     """The client disconnected while its body was being read."""
+
+
+class _DatabaseDown(Exception):
+    """A check that needs the database could not reach it (answered 503, like the routes)."""
+
+
+async def _with_database(function: Callable[..., Any], *args: Any) -> Any:
+    """Run a database check in a thread; an unreachable database is ``_DatabaseDown``, never a 500."""
+    from pensioncert.api.errors import DATABASE_UNAVAILABLE
+
+    try:
+        return await anyio.to_thread.run_sync(function, *args)
+    except DATABASE_UNAVAILABLE as down:
+        log.warning("database unavailable in a protection check (%s): 503", type(down).__name__)
+        raise _DatabaseDown from down
+
+
+async def _unavailable(path: str, scope: Scope, receive: Receive, send: Send) -> None:
+    from pensioncert.api.errors import unavailable_response
+
+    await unavailable_response(path)(scope, receive, send)
 
 
 def _check_type(headers: dict[str, str], expected: str) -> Refusal | None:
