@@ -328,6 +328,34 @@ class FlowSettings(BaseModel):
     # (liveness.record_tail_seconds after the last prompt; ``Challenge.record_seconds``).
 
 
+class NotifySettings(BaseModel):
+    """SMS notifications (docs/notify.md): the outbox, the reminders and the sender."""
+
+    # Reminders go out this many days before a window closes (the due date), the most urgent
+    # applicable one only: a sweep that missed the 30-day mark sends the 7-day one, never both.
+    reminder_days: list[int] = Field(default_factory=lambda: [30, 7])
+    # "export": nothing leaves the machine; rows are marked ready and `pensioncert notify export`
+    # writes the file the agency's SMS platform imports. "http": POST each message to gateway_url.
+    provider: str = "export"
+    gateway_url: str = ""
+    gateway_token: str = ""  # sent as "Authorization: Bearer …" when set
+    # Chinese SMS gateways typically allow a few hundred messages a minute per account; 60 keeps
+    # a 10,000-retiree reminder day under three hours and far below any carrier's spam threshold.
+    per_minute: int = 60
+    timeout_seconds: float = 10.0
+    # Tries of one message within one run (connection errors, timeouts, HTTP 429/5xx), with
+    # exponential back-off starting at backoff_seconds; then the row waits for the next run.
+    tries_per_run: int = 3
+    backoff_seconds: float = 2.0
+    # After this many tries over all runs a message is given up (state "failed", shown to staff).
+    max_attempts: int = 9
+    # A row left "sending" by a crashed sender this long ago is tried again (the gateway drops
+    # the duplicate by its idempotency key).
+    sending_lease_minutes: int = 15
+    language: str = "zh-CN"  # the registry holds no language per retiree; SMS go out in Chinese
+    signature: str = ""  # e.g. "【深圳社保】": Chinese carriers require the sender's signature first
+
+
 class Settings(BaseSettings):
     """All configuration of one pensioncert process."""
 
@@ -350,6 +378,7 @@ class Settings(BaseSettings):
     jobs: JobSettings = Field(default_factory=JobSettings)
     admin: AdminSettings = Field(default_factory=AdminSettings)
     flow: FlowSettings = Field(default_factory=FlowSettings)
+    notify: NotifySettings = Field(default_factory=NotifySettings)
 
     @property
     def database_url(self) -> str:

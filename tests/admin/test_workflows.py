@@ -61,8 +61,9 @@ def test_accepting_certifies_and_resumes_with_back_pay(db: Database) -> None:
     expected = resumption_on_certification(before.suspended_from, TODAY).back_pay_months
     assert (after.status, after.last_certified, record.back_pay_months) == ("normal", TODAY, expected)
     with db.session() as session:
-        notices = session.scalars(select(Notification.message_code).where(Notification.retiree_id == after.id)).all()
-    assert notices == ["admin.notice.review_accepted"]
+        notices = session.scalars(select(Notification.message_code).where(Notification.retiree_id == after.id)
+                                  .order_by(Notification.id)).all()
+    assert notices == ["notify.suspended", "notify.resumed", "notify.review_accepted"]
 
 
 def test_rejecting_closes_the_case_without_certifying(db: Database) -> None:

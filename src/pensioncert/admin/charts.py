@@ -26,7 +26,9 @@ def _figure(width: float, height: float):  # type: ignore[no-untyped-def]
     plt.rcParams["font.sans-serif"] = FONTS
     plt.rcParams["font.family"] = "sans-serif"
     plt.rcParams["svg.hashsalt"] = "pensioncert"  # deterministic SVG ids
-    return plt.subplots(figsize=(width, height))
+    # Constrained layout reserves room for the title and an "outside" legend, whatever the height:
+    # a legend placed by hand in axes fractions drifted onto the title on short charts.
+    return plt.subplots(figsize=(width, height), layout="constrained")
 
 
 def _data_uri(fig) -> str:  # type: ignore[no-untyped-def]
@@ -40,8 +42,13 @@ def _data_uri(fig) -> str:  # type: ignore[no-untyped-def]
 
 def stacked_bars(groups: dict[str, Counter[str]], label: Callable[[str], str], title: str) -> str:
     """One horizontal bar per group, stacked by category."""
+    return _data_uri(stacked_bars_figure(groups, label, title))
+
+
+def stacked_bars_figure(groups: dict[str, Counter[str]], label: Callable[[str], str], title: str):  # type: ignore[no-untyped-def]
+    """The figure of ``stacked_bars``: the title on top, the legend in its own row under the chart."""
     names = sorted(groups)
-    fig, ax = _figure(7, 0.45 * max(len(names), 2) + 1.2)
+    fig, ax = _figure(7, 0.45 * max(len(names), 2) + 1.6)
     left = [0] * len(names)
     for kind in CATEGORIES:
         values = [groups[name][kind] for name in names]
@@ -50,11 +57,11 @@ def stacked_bars(groups: dict[str, Counter[str]], label: Callable[[str], str], t
     from matplotlib.ticker import MaxNLocator
 
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_title(title, pad=28)
+    fig.suptitle(title)
     ax.invert_yaxis()
-    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.08), ncol=len(CATEGORIES), frameon=False, fontsize=8)
+    fig.legend(loc="outside lower center", ncol=len(CATEGORIES), frameon=False, fontsize=8)
     ax.spines[["top", "right"]].set_visible(False)
-    return _data_uri(fig)
+    return fig
 
 
 def progress_line(points: list[tuple[date, float]], title: str) -> str:

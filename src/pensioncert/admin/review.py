@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from pensioncert.certification.service import eligibility_for
 from pensioncert.domain.calendar import local_date
+from pensioncert.notify.rules import review_key
 from pensioncert.settings import get_settings
 from pensioncert.storage.models import CertificationRecord, Retiree
 from pensioncert.storage.repository import notify, record_certification, utcnow
@@ -120,9 +121,10 @@ def decide(
         notes=notes,
     )
     if accept:
-        notify(session, retiree.id, "admin.notice.review_accepted", {"certified_on": attempt_day.isoformat()})
+        notify(session, retiree.id, "notify.review_accepted", {"certified_on": attempt_day.isoformat()},
+               key=review_key(case_record_id))
     else:
-        notify(session, retiree.id, "admin.notice.review_rejected", {})
+        notify(session, retiree.id, "notify.review_rejected", {}, key=review_key(case_record_id))
     return record
 
 

@@ -168,7 +168,13 @@ class StaffUser(Base):
 
 
 class Notification(Base):
-    """A message sent (or queued) to a retiree, e.g. after a passive certification."""
+    """One SMS in the outbox: rendered when an event happens, delivered later by the sender.
+
+    ``idempotency_key`` names the event (``review:<case record>``, ``reminder:<retiree>:<due>:<days>``
+    …): a retried job or a double click inserts nothing new, and the gateway drops a resend.
+    States: pending → ready → exported (export provider), pending → sending → sent | pending
+    (retry later) | failed (HTTP provider), undeliverable (no usable phone number).
+    """
 
     __tablename__ = "notifications"
 
@@ -179,3 +185,11 @@ class Notification(Base):
     message_code: Mapped[str] = mapped_column(String(64))
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    kind: Mapped[str] = mapped_column(String(32), default="")
+    text: Mapped[str] = mapped_column(Text, default="")
+    state: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    idempotency_key: Mapped[str] = mapped_column(String(96), unique=True, index=True)
+    last_error: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -1,15 +1,20 @@
-"""All queries in one place: retirees, certification records, audit."""
+"""All queries in one place: retirees, certification records, audit, the notification outbox."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hashlib
+import json
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
-from sqlalchemy import func, select
+from sqlalchemy import Executable, func, select
 from sqlalchemy.orm import Session
 
+from pensioncert import messages
+from pensioncert.domain.calendar import first_of_next_month
 from pensioncert.domain.eligibility import (
     PensionType,
     RegistryStatus,
@@ -108,6 +113,8 @@ def record_certification(
 ) -> CertificationRecord:
     """Append a certification record; a pass moves the cycle and resumes a suspended pension."""
     back_pay = 0
+    resumed_from_suspension = result == "passed" and retiree.status == RegistryStatus.SUSPENDED
+    suspended_from = retiree.suspended_from
     if result == "passed":
         certified_on = certified_on or utcnow().date()
         if retiree.status == RegistryStatus.SUSPENDED and retiree.suspended_from is not None:
@@ -139,7 +146,20 @@ def record_certification(
     )
     session.add(record)
     session.flush()
+    if resumed_from_suspension and certified_on is not None:
+        _notify_resumption(session, retiree.id, certified_on, suspended_from, back_pay)
     return record
+
+
+def _notify_resumption(session: Session, retiree_id: int, certified_on: date, suspended_from: date | None,
+                       back_pay_months: int) -> None:
+    """Tell the retiree that payment resumes: one message per suspension, whatever the channel."""
+    resumed_from = first_of_next_month(certified_on)
+    code = "notify.resumed" if back_pay_months > 0 else "notify.resumed_plain"
+    since = suspended_from.isoformat() if suspended_from else "unknown"
+    enqueue_notification(session, retiree_id, "resumed", code,
+                         {"resumed_from": resumed_from, "back_pay_months": back_pay_months},
+                         key=f"resumed:{retiree_id}:{since}:{certified_on.isoformat()}")
 
 
 def history(session: Session, retiree_id: int) -> list[CertificationRecord]:
@@ -184,8 +204,69 @@ def audit(
     return entry
 
 
-def notify(session: Session, retiree_id: int, message_code: str, params: dict[str, Any], channel: str = "sms") -> None:
-    session.add(Notification(retiree_id=retiree_id, message_code=message_code, params=params, channel=channel))
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _sms_value(value: Any, language: str) -> Any:
+    """Dates read as people write them: 2027年3月12日 in Chinese, ISO in English."""
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value):
+        value = date.fromisoformat(value)
+    if isinstance(value, date):
+        return f"{value.year}年{value.month}月{value.day}日" if messages.normalise_language(language) == "zh" \
+            else value.isoformat()
+    return value
+
+
+def render_notification(message_code: str, params: Mapping[str, Any]) -> str:
+    """The SMS text of ``message_code``: the signature, then the catalogue text in the SMS language."""
+    from pensioncert.settings import get_settings
+
+    settings = get_settings().notify
+    values = {name: _sms_value(value, settings.language) for name, value in params.items()}
+    return settings.signature + messages.text(message_code, settings.language, **values)
+
+
+def enqueue_notification(session: Session, retiree_id: int, kind: str, message_code: str,
+                         params: Mapping[str, Any], *, key: str, channel: str = "sms") -> bool:
+    """Put one message in the outbox unless the event named by ``key`` is already there.
+
+    The text is rendered now, from the catalogue, in the deployment's SMS language: what the
+    retiree reads is what staff see in the outbox, even if the catalogue changes later. The insert
+    is ``ON CONFLICT DO NOTHING`` on the unique key, so two concurrent retries of one event still
+    leave exactly one row. Returns True when a row was added.
+    """
+    text = render_notification(message_code, params)
+    stored = {name: value.isoformat() if isinstance(value, date) else value for name, value in params.items()}
+    values = {"retiree_id": retiree_id, "channel": channel, "message_code": message_code, "params": stored,
+              "kind": kind[:32], "text": text, "state": "pending", "attempts": 0, "idempotency_key": key[:96],
+              "created_at": utcnow(), "updated_at": utcnow()}
+    statement: Executable
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        statement = pg_insert(Notification).values(**values).on_conflict_do_nothing(
+            index_elements=["idempotency_key"]).returning(Notification.id)
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        statement = sqlite_insert(Notification).values(**values).on_conflict_do_nothing(
+            index_elements=["idempotency_key"]).returning(Notification.id)
+    # RETURNING yields the new id, or nothing when the key existed (rowcount is not reliable here).
+    return session.execute(statement).first() is not None
+
+
+def notify(session: Session, retiree_id: int, message_code: str, params: dict[str, Any], channel: str = "sms",
+           *, key: str | None = None) -> bool:
+    """Queue the message ``message_code`` for a retiree (see ``enqueue_notification``).
+
+    Without an explicit ``key`` the event is named by the code, the retiree and the parameters: the
+    same certification reported twice (a retried job) queues one message.
+    """
+    kind = message_code.rsplit(".", 1)[-1]
+    if key is None:
+        digest = hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()[:24]
+        key = f"{kind}:{retiree_id}:{digest}"
+    return enqueue_notification(session, retiree_id, kind, message_code, params, key=key, channel=channel)
 
 
 def latest_review_of_session(session: Session, session_id: str) -> CertificationRecord | None:
