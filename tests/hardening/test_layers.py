@@ -19,7 +19,7 @@ LAYERS: dict[str, int] = {
     "storage": 2,
     "media": 3, "biometrics": 3, "liveness": 3, "documents": 3, "synth": 3, "registry": 3,
     "certification": 4,
-    "jobs": 5,
+    "jobs": 5, "notify": 5,
     "api": 6, "admin": 6, "web": 6,
     "cli": 7, "demo": 7, "loadtest": 7, "evaluation": 7,
 }

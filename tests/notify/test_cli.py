@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -13,13 +13,14 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from pensioncert.certification.demo_setup import load_demo
 from pensioncert.cli.main import app
+from pensioncert.clock import agency_today
+from pensioncert.demo.setup import load_demo
 from pensioncert.settings import get_settings
 from pensioncert.storage.db import get_database
 from pensioncert.storage.models import AuditEntry, Notification
 
-TODAY = date.today()
+TODAY = agency_today()
 IN_25_DAYS = (TODAY + timedelta(days=25)).isoformat()  # 张伟 and 王芳 are inside their 30-day reminder
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text
 
 from pensioncert.admin import review
+from pensioncert.clock import agency_today
 from pensioncert.domain.calendar import add_months
 from pensioncert.jobs.overdue import suspend_overdue
 from pensioncert.notify.planner import plan, queue_reminders
@@ -18,7 +19,7 @@ from pensioncert.storage.models import Notification, Retiree
 from pensioncert.storage.repository import enqueue_notification, record_certification
 from tests.admin.conftest import TEST_PROTECTOR, seed
 
-TODAY = date.today()
+TODAY = agency_today()
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import json
 import logging
 import threading
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
+from pensioncert.clock import agency_today
 from pensioncert.notify.providers import (
     ExportProvider,
     GatewayConfigError,
@@ -74,7 +75,7 @@ def gateway() -> Iterator[Gateway]:
 def db(tmp_path: Path) -> Iterator[Database]:
     database = Database(f"sqlite:///{tmp_path / 'notify.sqlite3'}")
     database.migrate()
-    seed(database, TEST_PROTECTOR, date.today())  # queues the two suspension notices of the demo registry
+    seed(database, TEST_PROTECTOR, agency_today())  # queues the two suspension notices of the demo registry
     yield database
     database.dispose()
 
@@ -182,7 +183,7 @@ def test_export_provider_marks_ready_and_the_export_takes_each_row_once(db: Data
     assert {row.state for row in _rows(db)} == {"exported"}
     with db.session() as session:  # a new event after the export
         retiree_id = session.scalars(select(Retiree.id).where(Retiree.name == "张伟")).one()
-        enqueue_notification(session, retiree_id, "certified", "notify.certified", {"certified_on": date.today()},
+        enqueue_notification(session, retiree_id, "certified", "notify.certified", {"certified_on": agency_today()},
                              key="certified:test")
     send_pending(db, ExportProvider(), settings)
     with db.session() as session:

@@ -17,12 +17,14 @@ console = Console()
 notify_app = typer.Typer(help="SMS notifications: plan, send, export, list (docs/notify.md).",
                          no_args_is_help=True)
 
-TodayOption = Annotated[str | None, typer.Option("--today", help="The day to plan for, YYYY-MM-DD (default: today)")]
+TodayOption = Annotated[str | None, typer.Option("--today", help="The day, YYYY-MM-DD (default: the agency's today)")]
 
 
 def _day(text: str | None) -> date:
     if text is None:
-        return date.today()
+        from pensioncert.clock import agency_today
+
+        return agency_today()
     try:
         return date.fromisoformat(text)
     except ValueError as bad:
