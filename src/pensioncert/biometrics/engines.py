@@ -4,6 +4,7 @@
   used on every video frame.
 * dlib HOG detector — fallback for stills mediapipe misses (small or grey portraits).
 * dlib 5-point shape predictor + ResNet face encoder from ``face-recognition-models``
+  (the ResNet runs on numpy by default: ``resnet.py``)
   — the 128-D embedding (99.38 % on LFW at distance 0.6, per dlib's author).
 
 Model files are found by path inside the installed ``face_recognition_models`` package
@@ -53,10 +54,23 @@ def shape_predictor_5() -> Any:
 
 @lru_cache(maxsize=1)
 def face_encoder() -> Any:
-    """dlib ResNet-34 metric network: 150×150 aligned chip → 128-D descriptor."""
-    import dlib
+    """dlib's ResNet metric network: 150×150 aligned chip → 128-D descriptor.
 
-    return dlib.face_recognition_model_v1(str(model_path("dlib_face_recognition_resnet_model_v1.dat")))
+    By default (``FaceSettings.encoder = "numpy"``) the same weights run on numpy's BLAS
+    (:mod:`pensioncert.biometrics.resnet`, 3× less CPU, same descriptors to 1e-6), with
+    OpenBLAS held to one thread in this process; ``"dlib"`` uses dlib's own implementation.
+    """
+    from pensioncert.settings import get_settings
+
+    path = model_path("dlib_face_recognition_resnet_model_v1.dat")
+    if get_settings().face.encoder == "dlib":
+        import dlib
+
+        return dlib.face_recognition_model_v1(str(path))
+    from pensioncert.biometrics.resnet import FaceResNet, single_threaded_blas
+
+    single_threaded_blas()
+    return FaceResNet(path)
 
 
 @lru_cache(maxsize=2)
