@@ -150,6 +150,16 @@ class LivenessSettings(BaseModel):
     # 40 espeak-ng strings: exact 30-33/40, >= 3 right 38/40; a random replay passes 3-of-4 by
     # chance with p = 0.37 %. Suite: genuine 3-4, wrong_digits 0-1.
     digits_min_matching: int = 3
+    # Timed digits: each digit's voice onset (liveness.speech.voice_segments) must come this long
+    # after the digit was shown, and consecutive onsets must be spaced like the prompts within
+    # digit_gap_tolerance_seconds (a reader's latency is steady; a recording read at its own pace,
+    # or for another schedule, drifts off). Synthetic readers (latency 0.3-2.0 s, +-0.1 s per
+    # digit): onsets 0.02-0.08 s after the voice starts, gap errors <= 0.25 s.
+    digit_response_min_seconds: float = 0.15
+    digit_response_max_seconds: float = 2.6
+    digit_gap_tolerance_seconds: float = 0.35
+    # ... and the mouth must open while each digit is voiced: mouth ratio over its resting value.
+    digit_mouth_open_delta: float = 0.03
     # Mandarin/neutral evidence: syllables counted by energy peaks must be within this of four.
     # Suite: genuine Mandarin 4/4 every time; 2- and 6-digit readings counted 2 and 6;
     # tests/liveness/test_speech.py: counts of 2-5 digits off by at most one over 8 voices.

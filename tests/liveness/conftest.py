@@ -78,3 +78,21 @@ def timed_blink_clip() -> Any:
 
     return render_for_challenge("grace_hopper", parse_challenge("actions:blink@1.3,turn_right@3.1"), latency=0.4,
                                 blink_every=None, seed=6, hat=True)
+
+
+TIMED_DIGITS_ZH = "digits:1079@1.2,2.1,3.6,4.4"
+
+
+@pytest.fixture(scope="session")
+def timed_digits_zh() -> dict[str, Any]:
+    """A Mandarin reader following TIMED_DIGITS_ZH (latency ~1.5 s), and the same digits read at her own pace."""
+    import random
+
+    from pensioncert.liveness import parse_challenge
+    from pensioncert.synth import render_for_challenge, render_subject
+
+    challenge = parse_challenge(TIMED_DIGITS_ZH, language="zh")
+    timed = render_for_challenge("grace_hopper", challenge, latency=(1.3, 1.7), blink_every=3.0,
+                                 rng=random.Random(2), seed=2)
+    paced = render_subject("grace_hopper", digits="1079", language="zh", seed=2, duration=timed.duration)
+    return {"timed": timed, "paced": paced}

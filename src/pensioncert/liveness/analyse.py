@@ -27,7 +27,13 @@ from pensioncert.liveness.actions import detect_actions, detect_timed_actions
 from pensioncert.liveness.challenges import Challenge, ChallengeKind
 from pensioncert.liveness.landmarks import FaceTrack, Signals, signals, track_faces
 from pensioncert.liveness.passive import frame_stats, longest_frozen_run, moire_score, planarity, thumbnails
-from pensioncert.liveness.speech import DigitRecognizer, av_sync, count_syllables, default_recognizers
+from pensioncert.liveness.speech import (
+    DigitRecognizer,
+    av_sync,
+    count_syllables,
+    default_recognizers,
+    voice_segments,
+)
 from pensioncert.media.decode import DecodedMedia, decode_media
 from pensioncert.settings import LivenessSettings, Settings, get_settings
 
@@ -304,12 +310,19 @@ def _check_actions(sig: Signals, times: NDArray[np.float64], challenge: Challeng
 
 def _check_digits(sig: Signals, media: DecodedMedia, challenge: Challenge, cfg: LivenessSettings,
                   recognizers: Mapping[str, DigitRecognizer] | None, scores: dict[str, float]) -> CheckResult:
+    """Digits heard with the lips moving in step; timed: each digit voiced in its window after it was shown.
+
+    Content is recognised where a recognizer exists (English: pocketsphinx). Without one
+    (Mandarin) the timing is the freshness proof: four voiced digits, each starting inside its
+    response window, spaced like the prompts, each with the mouth opening. Untimed digits
+    without a recognizer have no proof at all and fail.
+    """
     audio = media.audio
     syllables, peaks = count_syllables(audio, media.sample_rate) if len(audio) else (0, [])
     sync = av_sync(sig.mouth, audio, media.times, media.sample_rate) if len(audio) else 0.0
     mouth_range = float(np.nanpercentile(sig.mouth, 95) - np.nanpercentile(sig.mouth, 5))
     scores |= {"syllables": float(syllables), "av_sync": sync, "mouth_range": mouth_range}
-    detail: dict[str, Any] = {"kind": "digits", "timed": False, "expected": challenge.digits,
+    detail: dict[str, Any] = {"kind": "digits", "timed": challenge.timed, "expected": challenge.digits,
                               "language": challenge.language, "syllables": syllables,
                               "syllable_times": [round(p, 2) for p in peaks],
                               "av_sync": round(sync, 3), "mouth_range": round(mouth_range, 3)}
@@ -320,6 +333,8 @@ def _check_digits(sig: Signals, media: DecodedMedia, challenge: Challenge, cfg: 
         reasons.append("liveness.lips_not_moving")
     elif sync < cfg.min_av_sync:
         reasons.append("liveness.voice_not_in_sync")
+    if challenge.timed:
+        reasons += _digit_timing(sig, media, challenge, cfg, scores, detail)
     available = default_recognizers() if recognizers is None else dict(recognizers)
     recognizer = available.get(challenge.language)
     if recognizer is not None:
@@ -337,7 +352,49 @@ def _check_digits(sig: Signals, media: DecodedMedia, challenge: Challenge, cfg: 
             reasons.append("liveness.digits_not_heard")
         elif abs(syllables - len(challenge.digits)) > cfg.syllable_tolerance:
             reasons.append("liveness.digits_not_heard")
+    reasons = list(dict.fromkeys(reasons))
     return _failed("challenge", reasons, **detail) if reasons else _passed("challenge", **detail)
+
+
+def _digit_timing(sig: Signals, media: DecodedMedia, challenge: Challenge, cfg: LivenessSettings,
+                  scores: dict[str, float], detail: dict[str, Any]) -> list[str]:
+    """Exactly one voiced segment per digit, each starting in its window, spaced like the prompts, lips open."""
+    segments = voice_segments(media.audio, media.sample_rate)
+    prompts = challenge.schedule
+    detail |= {"prompts_s": list(prompts), "voice_onsets_s": [round(a, 2) for a, _ in segments],
+               "window_s": [cfg.digit_response_min_seconds, cfg.digit_response_max_seconds]}
+    scores["voiced_digits"] = float(len(segments))
+    if len(segments) != len(prompts):
+        return ["liveness.digits_not_heard"]
+    onsets = np.array([a for a, _ in segments])
+    latencies = onsets - np.asarray(prompts)
+    gap_error = float(np.max(np.abs(np.diff(latencies)))) if len(latencies) > 1 else 0.0
+    rest = _mouth_at_rest(sig.mouth, media.times, segments)
+    opening = [float(np.nanmax(sig.mouth[(media.times >= a - 0.1) & (media.times <= b + 0.1)])
+                     - rest) if np.any((media.times >= a - 0.1) & (media.times <= b + 0.1)) else float("nan")
+               for a, b in segments]
+    detail |= {"latencies_s": [round(float(x), 2) for x in latencies], "gap_error_s": round(gap_error, 2),
+               "mouth_opening": [round(x, 3) for x in opening]}
+    scores |= {"digit_gap_error": gap_error, "digit_latency_max": float(latencies.max())}
+    reasons = []
+    in_window = (latencies >= cfg.digit_response_min_seconds) & (latencies <= cfg.digit_response_max_seconds)
+    if not in_window.all() or gap_error > cfg.digit_gap_tolerance_seconds:
+        reasons.append("liveness.digits_not_in_time")
+    if not all(np.isfinite(x) and x >= cfg.digit_mouth_open_delta for x in opening):
+        reasons.append("liveness.voice_not_in_sync")
+    return reasons
+
+
+def _mouth_at_rest(mouth: NDArray[np.float64], times: NDArray[np.float64],
+                   segments: list[tuple[float, float]]) -> float:
+    """The mouth's resting opening: its median over frames away from every voiced segment."""
+    quiet = np.ones(len(times), bool)
+    for a, b in segments:
+        quiet &= ~((times >= a - 0.2) & (times <= b + 0.2))
+    values = mouth[quiet & ~np.isnan(mouth)]
+    if len(values) < 3:
+        values = mouth[~np.isnan(mouth)]
+    return float(np.median(values)) if len(values) else float("nan")
 
 
 def _best_frame(frames: NDArray[np.uint8], sig: Signals, present: NDArray[np.bool_]) -> NDArray[np.uint8] | None:

@@ -264,7 +264,8 @@ def follow_schedule_script(
 
     Each step (action, or digit said aloud as ``say_<d>``) starts ``latency`` seconds after its
     prompt time in ``challenge.schedule``: a fixed delay, or a ``(low, high)`` range drawn per
-    step (the eval's slow elderly users: up to 2 s). A step never starts before the previous
+    step for actions (the eval's slow elderly users: up to 2 s) and once per subject, +-0.1 s
+    per digit, for digits (reading a digit as it appears is a steady rhythm). A step never starts before the previous
     one has finished (an action) or 0.55 s after the previous digit's onset, as people do.
     Between and around the steps the subject blinks naturally, on average every
     ``blink_every`` seconds (None: never), without overlapping a requested action; when
@@ -285,8 +286,15 @@ def follow_schedule_script(
     parts: list[str] = []
     busy: list[tuple[float, float]] = []
     free_from = 0.0
+    # A reader's latency is steady: one draw per subject, +-0.1 s per digit; actions vary per step.
+    steady = latency if isinstance(latency, int | float) else rng.uniform(*latency)
     for step, prompt in zip(steps, prompts, strict=True):
-        delay = latency if isinstance(latency, int | float) else rng.uniform(*latency)
+        if isinstance(latency, int | float):
+            delay = float(latency)
+        elif digits:
+            delay = float(steady) + rng.uniform(-0.1, 0.1)
+        else:
+            delay = rng.uniform(*latency)
         start = max(prompt + float(delay), free_from)
         if digits:
             parts.append(f"say_{step}@{start:.2f}")
