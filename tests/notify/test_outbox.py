@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from pathlib import Path
 
@@ -79,6 +80,29 @@ def test_the_unique_key_holds_even_when_the_caller_does_not_check(db: Database) 
                                      {"certified_on": TODAY}, key="review:999")
     assert (first, second, third) == (True, False, False)
     assert len(_outbox(db, zhang)) == 1
+
+
+def test_two_concurrent_retries_of_one_event_leave_one_row(db: Database) -> None:
+    """The second transaction waits for the first on the unique key, then inserts nothing."""
+    zhang = _retiree_id(db, "张伟")
+    second: list[bool] = []
+
+    def retry() -> None:
+        with db.session() as session:
+            second.append(enqueue_notification(session, zhang, "reminder", "notify.reminder",
+                                               {"due_date": TODAY, "days": 7}, key="reminder:race"))
+
+    with db.session() as session:
+        first = enqueue_notification(session, zhang, "reminder", "notify.reminder", {"due_date": TODAY, "days": 7},
+                                     key="reminder:race")
+        racer = threading.Thread(target=retry)
+        racer.start()
+        racer.join(0.3)  # gives the retry time to reach the insert; it cannot finish before this commit
+    racer.join()
+    assert (first, second) == (True, [False])
+    with db.session() as session:
+        assert len(session.scalars(select(Notification).where(Notification.idempotency_key == "reminder:race"))
+                   .all()) == 1
 
 
 def test_reminders_are_queued_once_per_window_and_offset(db: Database) -> None:

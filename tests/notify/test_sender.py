@@ -8,7 +8,6 @@ import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -72,12 +71,10 @@ def gateway() -> Iterator[Gateway]:
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database(f"sqlite:///{tmp_path / 'notify.sqlite3'}")
-    database.migrate()
+def db(database: Database) -> Database:
+    """The demo registry on SQLite and PostgreSQL: the claim is an UPDATE … WHERE state, on both."""
     seed(database, TEST_PROTECTOR, agency_today())  # queues the two suspension notices of the demo registry
-    yield database
-    database.dispose()
+    return database
 
 
 def _settings(url: str, **changes: Any) -> NotifySettings:
