@@ -106,3 +106,14 @@ def test_notifications_on_the_retiree_page_mask_the_phone(client: TestClient, se
     page = client.get(f"/admin/retirees/{zhang}").text
     assert "138****0000" in page and "13800000000" not in page
     assert "2026年6月1日" in visible(page) and "待发送" in visible(page)
+
+
+def test_every_audited_action_has_a_name_for_the_audit_page() -> None:
+    """Audit actions are literals passed to audit(action=…) or staff.audit(…); each is named in admin.action."""
+    known = set(catalogue())
+    source = pathlib.Path(__file__).resolve().parents[2] / "src" / "pensioncert"
+    pattern = re.compile(r'(?:\baction="|\baudit\(\s*")([a-z_.]+)"')
+    actions = {match for path in source.rglob("*.py") for match in pattern.findall(path.read_text(encoding="utf-8"))}
+    assert {"admin.review_accept", "notify.send", "session.start"} <= actions  # the pattern finds them
+    missing = {action for action in actions if "admin.action." + action.removeprefix("admin.") not in known}
+    assert missing == set()
