@@ -19,10 +19,12 @@ def worker(
     fork: Annotated[bool, typer.Option("--fork", help="Fork a process per job (RQ's classic Worker).")] = False,
     preload: Annotated[bool, typer.Option("--preload/--no-preload", help="Load the models before taking jobs.")]
     = True,
+    processes: Annotated[int, typer.Option("--processes", min=1, max=64, help="Worker processes forked after "
+                                           "loading the models once (one per core; docs/scaling.md).")] = 1,
 ) -> None:
-    """Run a verification worker on the Redis queue (settings: PENSIONCERT_JOBS__REDIS_URL, database URL)."""
+    """Run verification workers on the Redis queue (settings: PENSIONCERT_JOBS__REDIS_URL, database URL)."""
     from pensioncert.cli.core import require_production_keys
-    from pensioncert.jobs.redis_queue import run_worker
+    from pensioncert.jobs.redis_queue import run_worker, run_worker_pool
 
     require_production_keys()
     from pensioncert.logging_setup import configure_logging
@@ -36,6 +38,11 @@ def worker(
     def ready() -> None:
         print(READY_LINE, flush=True)
 
+    if processes > 1:
+        if fork or not preload:
+            raise typer.BadParameter("--processes preloads the models and forks once: no --fork, no --no-preload")
+        run_worker_pool(settings, processes=processes, burst=burst, on_ready=ready)
+        return
     run_worker(settings, burst=burst, fork=fork, preload=preload, on_ready=ready)
 
 
@@ -47,6 +54,8 @@ def loadtest(
     as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON only.")] = False,
     fork: Annotated[bool, typer.Option("--fork", help="Fork-per-job workers instead of the preloaded default.")]
     = False,
+    pool: Annotated[bool, typer.Option("--pool", help="One `worker --processes N` (models loaded once, then "
+                                       "forked) instead of N worker commands.")] = False,
     chart: Annotated[Path | None, typer.Option("--chart", help="Also write a PNG latency/throughput chart.")]
     = None,
     work_dir: Annotated[Path | None, typer.Option("--work-dir", help="Where the run logs go.")] = None,
@@ -57,7 +66,7 @@ def loadtest(
     from pensioncert.loadtest.harness import LoadTestConfig, run_loadtest
     from pensioncert.loadtest.report import print_table, write_chart
 
-    config = LoadTestConfig(workers=workers, duration=duration, users=users or 3 * workers, fork=fork,
+    config = LoadTestConfig(workers=workers, duration=duration, users=users or 3 * workers, fork=fork, pool=pool,
                             work_dir=work_dir or Path("var/loadtest"), quiet=as_json, clips=clips)
     result = run_loadtest(config)
     if as_json:

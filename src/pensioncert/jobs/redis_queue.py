@@ -21,6 +21,7 @@ because delivery guarantees come from the database lease, not from the broker.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -151,9 +152,10 @@ class Sweeper(threading.Thread):
 def preload_models(fork: bool) -> None:
     """Load the models once, before any job, so no job pays for it.
 
-    dlib's networks are plain memory and survive ``fork`` (copy-on-write). MediaPipe and
-    TFLite start thread pools that do not survive a fork, so a forking worker imports them
-    but leaves building the graphs to each job.
+    dlib's HOG and shape models and the ResNet's weights (numpy arrays) are plain memory and
+    survive ``fork`` (copy-on-write: N forked workers share one copy). MediaPipe and TFLite
+    start thread pools that do not survive a fork, so a process that will fork imports them
+    but leaves building the graphs to the forked processes (``preload_graphs``).
     """
     from pensioncert.biometrics import engines
 
@@ -164,8 +166,15 @@ def preload_models(fork: bool) -> None:
     import mediapipe  # noqa: F401
 
     if not fork:
-        engines.blazeface(0)
-        engines.blazeface(1)
+        preload_graphs()
+
+
+def preload_graphs() -> None:
+    """Build the MediaPipe detection graphs of this process (after any fork)."""
+    from pensioncert.biometrics import engines
+
+    engines.blazeface(0)
+    engines.blazeface(1)
 
 
 def worker_name() -> str:
@@ -197,3 +206,75 @@ def run_worker(settings: Settings | None = None, *, burst: bool = False, fork: b
         worker.work(burst=burst, logging_level=settings.log_level, with_scheduler=False)
     finally:
         sweeper.stop()
+
+
+def run_worker_pool(settings: Settings | None = None, *, processes: int, burst: bool = False,
+                    on_ready: Callable[[], None] | None = None) -> int:
+    """``processes`` preloaded workers forked from this process, each restarted if it dies.
+
+    The models are loaded once here, before the fork, so the workers share one copy of
+    dlib's and the ResNet's weights (copy-on-write) and start in a fraction of a second;
+    each worker then builds its own MediaPipe graphs and database/Redis connections and
+    runs RQ's ``SimpleWorker`` (models stay loaded between jobs). One process per core:
+    docs/scaling.md has the measurements. SIGTERM/SIGINT stop the workers (each finishes
+    the job in hand). Returns the number of worker restarts.
+    """
+    import signal
+    import time
+
+    settings = settings or get_settings()
+    from pensioncert.storage.db import get_database
+
+    get_database().dispose()  # migrate (or wait for it) here, then no connection crosses the fork
+    preload_models(fork=True)
+    children: dict[int, int] = {}  # pid -> slot
+    stopping = False
+    restarts = 0
+
+    def spawn(slot: int) -> None:
+        pid = os.fork()
+        if pid == 0:  # the worker: its own signals, graphs and connections
+            code = 0
+            try:
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                signal.signal(signal.SIGINT, signal.SIG_DFL)
+                get_database.cache_clear()
+                run_worker(settings, burst=burst, fork=False, preload=True, on_ready=on_ready)
+            except BaseException:  # the parent logs the exit and starts another
+                log.exception("worker process %d failed", os.getpid())
+                code = 1
+            finally:
+                os._exit(code)
+        children[pid] = slot
+
+    def stop(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+        for pid in list(children):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        for slot in range(processes):
+            spawn(slot)
+        while children:
+            try:
+                pid, status = os.wait()
+            except ChildProcessError:
+                break
+            except InterruptedError:  # pragma: no cover - PEP 475 retries os.wait
+                continue
+            slot = children.pop(pid, None)
+            if slot is None:
+                continue
+            if stopping or (burst and os.waitstatus_to_exitcode(status) == 0):
+                continue
+            log.warning("worker process %d exited (%s); starting another", pid, os.waitstatus_to_exitcode(status))
+            restarts += 1
+            time.sleep(0.5)  # a worker that cannot start must not spin the machine
+            spawn(slot)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return restarts

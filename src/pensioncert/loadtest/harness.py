@@ -35,6 +35,7 @@ class LoadTestConfig:
     duration: float = 60.0
     users: int = 3
     fork: bool = False
+    pool: bool = False  # workers forked by one preloading process (``worker --processes``)
     work_dir: Path = Path("var/loadtest")
     quiet: bool = False
     clips: int = 20  # action pairs rendered (20 = every challenge the run can issue)
@@ -227,7 +228,8 @@ def run_loadtest(config: LoadTestConfig) -> LoadTestResult:
     # A throwaway stack gets throwaway keys (serve and worker refuse the development ones).
     keys = dict(line.split("=", 1) for line in generate_env_lines())
     limits.update(keys)
-    stack_config = StackConfig(workers=config.workers, fork=config.fork, work_dir=config.work_dir,
+    stack_config = StackConfig(workers=config.workers, fork=config.fork, pool=config.pool,
+                               work_dir=config.work_dir,
                                postgres_admin_url=config.postgres_admin_url, redis_url=config.redis_url,
                                extra_env=limits)
     say(f"starting PostgreSQL database, Redis queue, API and {config.workers} worker(s) …")

@@ -37,6 +37,7 @@ class StackConfig:
     workers: int
     fork: bool
     work_dir: Path
+    pool: bool = False  # one ``pensioncert worker --processes N`` (models loaded once, forked) instead of N
     postgres_admin_url: str = "postgresql://postgres@127.0.0.1:5432/postgres"
     redis_url: str = "redis://127.0.0.1:6379/12"
     start_timeout: float = 240.0
@@ -77,8 +78,12 @@ class Stack:
         try:
             self._create_database()
             self._start_api()
-            for index in range(self.config.workers):
-                self._start_worker(index)
+            if self.config.pool:
+                process = self._spawn("worker-pool", "worker", "--processes", str(self.config.workers))
+                self.worker_pids.append(process.pid)
+            else:
+                for index in range(self.config.workers):
+                    self._start_worker(index)
             self._wait_ready()
         except BaseException:
             self.close()
@@ -163,8 +168,12 @@ class Stack:
             if not api_up:
                 with contextlib.suppress(httpx.TransportError):
                     api_up = httpx.get(f"{self.base_url}/health", timeout=2).status_code == 200
-            ready = sum(1 for i in range(self.config.workers)
-                        if READY_LINE in (self.run_dir / f"worker-{i}.log").read_text(errors="replace"))
+            if self.config.pool:
+                pool_log = self.run_dir / "worker-pool.log"
+                ready = pool_log.read_text(errors="replace").count(READY_LINE) if pool_log.exists() else 0
+            else:
+                ready = sum(1 for i in range(self.config.workers)
+                            if READY_LINE in (self.run_dir / f"worker-{i}.log").read_text(errors="replace"))
             if api_up and ready == self.config.workers:
                 return
             time.sleep(0.3)
