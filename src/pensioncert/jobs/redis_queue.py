@@ -265,9 +265,9 @@ def run_worker_pool(settings: Settings | None = None, *, processes: int, burst: 
                 break
             except InterruptedError:  # pragma: no cover - PEP 475 retries os.wait
                 continue
-            slot = children.pop(pid, None)
-            if slot is None:
+            if pid not in children:
                 continue
+            slot = children.pop(pid)
             if stopping or (burst and os.waitstatus_to_exitcode(status) == 0):
                 continue
             log.warning("worker process %d exited (%s); starting another", pid, os.waitstatus_to_exitcode(status))
