@@ -192,10 +192,19 @@ class LivenessSettings(BaseModel):
     # Digits: the mouth (inner-lip gap / width) must open and close by at least this much.
     # Suite: genuine speakers 0.19-0.39; prints 0.001-0.02.
     min_mouth_range: float = 0.05
-    # Face match: frames handed to the face engine, and time segments it embeds one frame of
-    # (an embedding costs 0.1-0.25 s here; two segments still split a mid-recording swap).
-    match_frames: int = 4
-    match_segments: int = 2
+    # Identity on the whole recording (liveness.analyse.sample_frames): one frame drawn with
+    # SystemRandom from each of max(identity_min_samples, identity_samples_per_second x seconds)
+    # equal stretches is embedded and must be the reference person (issue #12.3).
+    identity_min_samples: int = 6
+    identity_samples_per_second: float = 1.0
+    # Continuity of the face track (liveness.continuity): a neighbouring-frame difference this many
+    # times the recording's median one is a cut. Synthetic suite: genuine <= 5.8 (fast turns),
+    # splices of two subjects at the same pose on the same background 11.7-13.6.
+    max_diff_spike: float = 9.0
+    # ... or rigid-landmark shapes of neighbouring frames this far apart (RMS, unit-size shapes).
+    # Genuine <= 0.15 (turns); two subjects at the same pose differ by only 0.04-0.09, so this is a
+    # backstop for gross jumps; the random identity samples catch same-pose splices.
+    max_shape_jump: float = 0.25
 
 
 class OcrSettings(BaseModel):

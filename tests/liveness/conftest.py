@@ -96,3 +96,13 @@ def timed_digits_zh() -> dict[str, Any]:
                                  rng=random.Random(2), seed=2)
     paced = render_subject("grace_hopper", digits="1079", language="zh", seed=2, duration=timed.duration)
     return {"timed": timed, "paced": paced}
+
+
+@pytest.fixture(scope="session")
+def attacker_digits(digits_suite: dict[str, Any]) -> Any:
+    """Another person (astronaut) saying the same digits on the same background and camera as the genuine clip."""
+    from pensioncert.synth import render_subject
+    from pensioncert.synth.attacks import GENUINE_SCRIPT
+
+    genuine = digits_suite["genuine"]
+    return render_subject("astronaut", script=GENUINE_SCRIPT, digits="3709", seed=5, duration=genuine.duration)

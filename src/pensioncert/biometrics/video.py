@@ -18,9 +18,19 @@ from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
+from numpy.typing import NDArray
 
+from pensioncert.biometrics import engines
 from pensioncert.biometrics.detection import detect_faces
-from pensioncert.biometrics.matching import face_distance, face_embedding, match_threshold
+from pensioncert.biometrics.matching import (
+    CHIP_PADDING,
+    CHIP_PX,
+    embed_chip,
+    face_distance,
+    face_embedding,
+    match_threshold,
+    normalise_chip,
+)
 from pensioncert.biometrics.quality import Circle, assess_quality
 from pensioncert.biometrics.results import Embedding, FaceBox, QualityReport, RGBImage, VideoMatchDecision
 from pensioncert.settings import FaceSettings, get_settings
@@ -144,3 +154,79 @@ def _choose_frames(
         if candidates and not set(candidates) & set(chosen):
             chosen.append(max(candidates, key=score))
     return sorted(sorted(set(chosen), key=score, reverse=True)[:MAX_EMBEDDED])
+
+
+def embed_aligned(image: RGBImage, five: NDArray[np.float64], settings: FaceSettings | None = None) -> Embedding:
+    """The descriptor of the face whose five alignment points the caller already has (no detector, no predictor).
+
+    ``five`` is (5, 2) in dlib's 5-point order: image-right eye outer and inner corner,
+    image-left eye outer and inner corner, the base of the nose. The chip is cut, normalised
+    and embedded exactly as ``face_embedding`` does after dlib's own predictor.
+    """
+    import dlib
+
+    config = settings or get_settings().face
+    pts = [dlib.point(int(round(x)), int(round(y))) for x, y in five]
+    xs, ys = five[:, 0], five[:, 1]
+    rect = dlib.rectangle(int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
+    shape = dlib.full_object_detection(rect, pts)
+    with engines.DLIB_LOCK:
+        chip = np.asarray(dlib.get_face_chip(np.ascontiguousarray(image), shape, CHIP_PX, CHIP_PADDING),
+                          dtype=np.uint8)
+    return embed_chip(normalise_chip(chip, config.chip_normalisation), flip_average=config.flip_average)
+
+
+def decide_frames(
+    reference_embedding: Embedding | None,
+    frames: Sequence[RGBImage],
+    alignment: Sequence[NDArray[np.float64]],
+    *,
+    threshold: float | None = None,
+    settings: FaceSettings | None = None,
+) -> VideoMatchDecision:
+    """Every given frame must show the reference person (the caller chose the frames and found the faces).
+
+    The liveness analyser draws the frames at random across the whole recording and hands the
+    five alignment points its face mesh already found (``embed_aligned``), so no detector or
+    landmark model runs here: each frame is aligned and embedded. ``same_person`` holds only when every
+    frame is within the threshold of the reference *and* of every other frame
+    (``identity_consistent``). Without a reference the frames are compared with each other
+    only (``same_person`` = consistent): the caller decides what a recording of nobody in
+    particular is worth. A frame whose face cannot be aligned counts as not the person.
+    """
+    config = settings or get_settings().face
+    limit = match_threshold() if threshold is None else threshold
+    embeddings: list[Embedding] = []
+    unusable = 0
+    for frame, five in zip(frames, alignment, strict=True):
+        try:
+            embeddings.append(embed_aligned(frame, five, config))
+        except Exception:  # alignment failed on this frame: no evidence that it is the person
+            unusable += 1
+    reasons: list[str] = []
+    mutual = [face_distance(a, b) for a, b in itertools.combinations(embeddings, 2)]
+    consistent = not mutual or max(mutual) <= limit
+    if not consistent:
+        reasons.append("face.identity_changed")
+    ref = reference_embedding if reference_embedding is not None else (embeddings[0] if embeddings else None)
+    distances = [face_distance(ref, e) for e in embeddings] if ref is not None else []
+    matches = bool(distances) and unusable == 0 and all(d <= limit for d in distances)
+    if unusable:
+        reasons.append("face.too_few_usable_frames")
+    if not matches and reference_embedding is not None:
+        reasons.append("face.not_same_person")
+    worst = max(distances) if distances else float("inf")
+    best = int(np.argmin(distances)) if distances and unusable == 0 else None
+    return VideoMatchDecision(
+        same_person=consistent and matches,
+        identity_consistent=consistent,
+        distance=worst,
+        threshold=limit,
+        best_frame_index=best,
+        frames_total=len(frames),
+        frames_analysed=len(frames),
+        frames_usable=len(embeddings),
+        embedded_frames=list(range(len(frames))),
+        frame_distances=distances,
+        reasons=list(dict.fromkeys(reasons)),
+    )

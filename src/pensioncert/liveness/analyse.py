@@ -14,6 +14,8 @@ checks → the face engine for identity.
 from __future__ import annotations
 
 import enum
+import itertools
+import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +27,7 @@ from numpy.typing import NDArray
 from pensioncert.errors import CodedError
 from pensioncert.liveness.actions import detect_actions, detect_timed_actions
 from pensioncert.liveness.challenges import Challenge, ChallengeKind
+from pensioncert.liveness.continuity import continuity
 from pensioncert.liveness.landmarks import FaceTrack, Signals, signals, track_faces
 from pensioncert.liveness.passive import frame_stats, longest_frozen_run, moire_score, planarity, thumbnails
 from pensioncert.liveness.speech import (
@@ -167,15 +170,16 @@ def analyse_recording(
             results.append(_check_actions(sig, media.times, challenge, cfg, scores))
         else:
             results.append(_check_digits(sig, media, challenge, cfg, recognizers, scores))
-        results.append(_passive_check(media, track, sig, cfg, scores))
+        thumbs = thumbnails(media.frames)
+        results.append(_passive_check(media, track, sig, thumbs, cfg, scores))
         best_frame = _best_frame(media.frames, sig, present)
         if not face_engine:
             results.append(_not_run("identity", "liveness.identity_not_checked", face_engine=False))
         elif not enough:
             results.append(_not_run("identity", "liveness.too_few_face_frames"))
         else:
-            identity, match, best = _identity_check(media.frames, present, reference_embedding, cfg,
-                                                    require_reference)
+            identity, match, best = _identity_check(media.frames, track, thumbs,
+                                                    reference_embedding, cfg, require_reference)
             results.append(identity)
             if best is not None:
                 best_frame = media.frames[best]
@@ -240,11 +244,10 @@ def _face_check(track: FaceTrack, sig: Signals, cfg: LivenessSettings, scores: d
     return _failed("face", reasons, **evidence) if reasons else _passed("face", **evidence)
 
 
-def _passive_check(media: DecodedMedia, track: FaceTrack, sig: Signals, cfg: LivenessSettings,
-                   scores: dict[str, float]) -> CheckResult:
+def _passive_check(media: DecodedMedia, track: FaceTrack, sig: Signals, thumbs: NDArray[np.float64],
+                   cfg: LivenessSettings, scores: dict[str, float]) -> CheckResult:
     """Flat face, screen, frozen or looping video, no motion: computed on every recording."""
     plan = planarity(track, sig.iod)
-    thumbs = thumbnails(media.frames)
     stats = frame_stats(thumbs, min_lag=max(3, int(round(cfg.loop_min_seconds * media.fps))))
     frozen_s = longest_frozen_run(thumbs, media.fps)
     moire = moire_score(media.frames, track)
@@ -410,8 +413,8 @@ def _best_frame(frames: NDArray[np.uint8], sig: Signals, present: NDArray[np.boo
 def _face_engine() -> Any:
     """The face engine, loaded: an import or model failure raises, it is never a skipped check."""
     try:
-        from pensioncert import biometrics as bio
         from pensioncert.biometrics import engines
+        from pensioncert.biometrics import video as bio
 
         engines.shape_predictor_5()
         engines.face_encoder()
@@ -420,33 +423,61 @@ def _face_engine() -> Any:
     return bio
 
 
-def _identity_check(frames: NDArray[np.uint8], present: NDArray[np.bool_], reference: NDArray[np.float64] | None,
-                    cfg: LivenessSettings, require_reference: bool) -> tuple[CheckResult, Any, int | None]:
-    """The face engine on frames with a face: the same person throughout, and the reference person."""
-    bio = _face_engine()
+# Mesh points standing in for dlib's five alignment points (image-right eye outer, inner;
+# image-left eye outer, inner; nose base): each within 2-4 px of dlib's predictor on the suite.
+FIVE_POINTS = (263, 362, 33, 133, 2)
+
+
+def five_points(points: NDArray[np.float64]) -> NDArray[np.float64]:
+    """One frame's mesh as the face engine's five alignment points (``biometrics.embed_aligned``)."""
+    return np.asarray(points[list(FIVE_POINTS)], dtype=np.float64)
+
+
+def sample_frames(times: NDArray[np.float64], present: NDArray[np.bool_], cfg: LivenessSettings,
+                  rng: random.Random | None = None) -> list[int]:
+    """Frames for the face engine: one drawn at random from each of ``k`` equal stretches of the recording.
+
+    ``k`` = max(identity_min_samples, identity_samples_per_second × duration), so every second
+    of the recording is looked at and which frames are embedded cannot be known in advance
+    (``random.SystemRandom``): putting the retiree into predictable frames no longer works.
+    Stretches without a face frame give no sample (the face check reports the missing face).
+    """
+    rng = rng or random.SystemRandom()
     idx = np.flatnonzero(present)
-    chosen = sorted({int(i) for i in idx[np.linspace(0, len(idx) - 1, min(len(idx), cfg.match_frames)).round()
-                                          .astype(int)]})
-    sample = [frames[i] for i in chosen]
-    ref = reference
-    if ref is None:
-        try:
-            ref = bio.face_embedding(sample[len(sample) // 2])
-        except bio.FaceEngineError:
-            return _failed("identity", ["liveness.identity_changed"], sampled=chosen), None, None
-    face = get_settings().face
-    face = face.model_copy(update={"video_segments": min(face.video_segments, cfg.match_segments)})
-    match = bio.decide_video(ref, sample, settings=face)
+    if len(idx) == 0:
+        return []
+    t0, t1 = float(times[0]), float(times[-1]) + 1e-6
+    k = max(cfg.identity_min_samples, int(np.ceil(cfg.identity_samples_per_second * (t1 - t0))))
+    edges = np.linspace(t0, t1, k + 1)
+    chosen = []
+    for a, b in itertools.pairwise(edges):
+        inside = [int(i) for i in idx if a <= times[i] < b]
+        if inside:
+            chosen.append(rng.choice(inside))
+    return chosen
+
+
+def _identity_check(frames: NDArray[np.uint8], track: FaceTrack, thumbs: NDArray[np.float64],
+                    reference: NDArray[np.float64] | None, cfg: LivenessSettings,
+                    require_reference: bool) -> tuple[CheckResult, Any, int | None]:
+    """The same person throughout (a continuous track, no splice) and, on random frames, the reference person."""
+    bio = _face_engine()
+    cont = continuity(track, thumbs, max_shape_jump=cfg.max_shape_jump, max_diff_spike=cfg.max_diff_spike)
+    chosen = sample_frames(track.times, track.present, cfg)
+    needed = max(1, cfg.identity_min_samples - 1)  # one stretch may miss the face (a frame or two lost)
+    evidence: dict[str, Any] = {"reference": reference is not None, "continuity": cont.as_dict(),
+                                "sampled": chosen}
+    if len(chosen) < needed:
+        return _not_run("identity", "liveness.too_few_face_frames", **evidence), None, None
+    match = bio.decide_frames(reference, [frames[i] for i in chosen], [five_points(track.points[i]) for i in chosen])
     best = chosen[match.best_frame_index] if match.best_frame_index is not None else None
-    evidence = {"reference": reference is not None, "sampled": chosen, "consistent": match.identity_consistent,
-                "same_person": match.same_person, "engine_reasons": match.reasons}
+    evidence |= {"consistent": match.identity_consistent, "same_person": match.same_person,
+                 "distances": [round(d, 3) for d in match.frame_distances], "engine_reasons": match.reasons}
     reasons = []
-    if not match.identity_consistent:
+    if cont.breaks or not match.identity_consistent:
         reasons.append("liveness.identity_changed")
-    elif reference is not None and not match.same_person:
-        reasons.append("liveness.not_reference_person")
     elif not match.same_person:
-        reasons.append("liveness.identity_changed")
+        reasons.append("liveness.not_reference_person" if reference is not None else "liveness.identity_changed")
     if reference is None and require_reference:
         reasons.append("liveness.identity_not_checked")
     return (_failed("identity", reasons, **evidence) if reasons else _passed("identity", **evidence)), match, best
