@@ -24,7 +24,7 @@ from typing import Any
 
 import httpx
 
-from pensioncert.loadtest.clips import ACTION_SECONDS, ensure_clips
+from pensioncert.loadtest.clips import ACTION_SECONDS, SCHEDULE_ENV, ensure_clips
 from pensioncert.loadtest.population import Person, make_retirees, png_bytes
 from pensioncert.loadtest.stack import Stack, StackConfig
 
@@ -224,6 +224,7 @@ def run_loadtest(config: LoadTestConfig) -> LoadTestResult:
         "PENSIONCERT_LIVENESS__MIN_ACTIONS": "2",
         "PENSIONCERT_LIVENESS__MAX_ACTIONS": "2",
         "PENSIONCERT_FLOW__ACTION_RECORD_SECONDS": str(ACTION_SECONDS),
+        **SCHEDULE_ENV,
     }
     # A throwaway stack gets throwaway keys (serve and worker refuse the development ones).
     keys = dict(line.split("=", 1) for line in generate_env_lines())
