@@ -145,9 +145,11 @@ def det_picture(genuine: Sequence[float], impostor: Sequence[float], threshold: 
     fnmr, fmr = match_errors(genuine, impostor, threshold)
     ax.plot([axis(fmr.value)], [axis(fnmr.value)], "o", color="#c0392b",
             label=f"threshold {threshold:g}: FMR {100 * fmr.value:.1f} %, FNMR {100 * fnmr.value:.1f} %")
-    ticks = [0.001, 0.01, 0.05, 0.2, 0.5]
+    ticks = [t for t in (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 0.8) if floor <= t <= 1 - floor]
     ax.set_xticks([axis(t) for t in ticks], [f"{100 * t:g} %" for t in ticks])
     ax.set_yticks([axis(t) for t in ticks], [f"{100 * t:g} %" for t in ticks])
+    ax.set_xlim(axis(floor) - 0.1, axis(1 - floor) + 0.1)
+    ax.set_ylim(axis(floor) - 0.1, axis(1 - floor) + 0.1)
     ax.set_xlabel(f"FMR (impostor pairs, n = {len(impostor)})")
     ax.set_ylabel(f"FNMR (genuine pairs, n = {len(genuine)})")
     ax.set_title("DET curve of the face match")
@@ -172,7 +174,7 @@ def rate_bars(rates: dict[str, dict[str, Any]], title: str, xlabel: str, colour:
     fig, ax = plt.subplots(figsize=(6.2, 0.45 * len(names) + 1.3))
     y = list(range(len(names)))
     ax.barh(y, values, color=colour, alpha=0.85)
-    ax.errorbar(values, y, xerr=[low, high], fmt="none", ecolor="#333333", capsize=4, lw=1.2)
+    ax.errorbar(values, y, xerr=[low, high], fmt="o", color=colour, ecolor="#333333", capsize=4, lw=1.2, ms=5)
     for i, k in enumerate(names):
         ax.text(100 * (rates[k]["ci_high"] or 0.0) + 1.5, i, f"{rates[k]['errors']}/{rates[k]['n']}", va="center",
                 fontsize=8)
@@ -253,13 +255,14 @@ job path · intervals: 95 % Clopper–Pearson</p>
 {table(['', 'BPCER [95 % CI] errors/n'], [['all genuine', pct(report['bpcer'])]])}
 {subgroup_tables}
 <h3>Why genuine attempts did not pass</h3>
-{table(['reason', 'count'], [[html.escape(k), str(v)] for k, v in report['genuine_rejection_reasons'].items()])}
+{table(['reason', 'count'], [[html.escape(k), str(v)] for k, v in report['genuine_rejection_reasons'].items()]
+      or [['(none)', '0']])}
 <h2>Face match (ISO/IEC 19795-1)</h2>
 {table(['', 'rate [95 % CI] errors/n'], [['FNMR (genuine pairs)', pct(match['fnmr'])],
                                         ['FMR (other_person attacks)', pct(match['fmr'])]])}
 {img(det, 'DET curve')}
 <h2>Errors to look at ({len(errors)})</h2>
-{table(['line', 'file', 'kind', 'result', 'reasons'], error_rows)}
+{table(['line', 'file', 'kind', 'result', 'reasons'], error_rows or [['', '(none)', '', '', '']])}
 <p class=n>decisions.csv lists every recording with its reasons and scores. See docs/validation.md for how many
 attempts a claim needs.</p>
 </body></html>
