@@ -12,8 +12,10 @@ Face threshold: the largest distance whose FMR on the tuning half's impostor pai
 keeps impostors out), or, without impostor pairs, the genuine distances' (1 − target BPCER)
 quantile. Liveness thresholds: each score with a threshold in ``settings.liveness`` gets the
 value that rejects at most its share of the BPCER budget (target BPCER / number of checks) of
-the tuning half's genuine recordings; for each, the held-out half shows its genuine rejection
-and the share of attacks that this check alone stops.
+the tuning half's genuine recordings, unless that is stricter than the current setting and
+stops no more of the tuning half's attacks (then the current value stays: strictness that
+buys nothing only costs genuine users); for each, the held-out half shows its genuine
+rejection and the share of attacks that this check alone stops.
 """
 
 from __future__ import annotations
@@ -108,25 +110,36 @@ def propose(decisions: Sequence[RowDecision], *, target_apcer: float = 0.01, tar
         def fails(x: float, t: float = value, lower: bool = s.lower) -> bool:
             return x < t if lower else x > t
 
+        current_value = float(getattr(getattr(settings, s.section), s.setting))
+        tune_attack = _scores(tuning, s.score, attack=True)
+        stricter = value > current_value if s.lower else value < current_value
+        gained = sum(fails(x) for x in tune_attack) - sum(fails(x, current_value) for x in tune_attack)
+        # A stricter value that stops no more attacks of the tuning half only costs genuine users
+        # (e.g. 0.0 frozen seconds because no genuine recording froze): keep the current one.
+        keep = stricter and gained <= 0
         checks.append({
             "score": s.score,
             "setting": f"PENSIONCERT_{s.section.upper()}__{s.setting.upper()}",
             "current": getattr(getattr(settings, s.section), s.setting),
             "proposed": round(value, 4),
+            "keep_current": keep,
+            "tuning_attacks_gained": gained,
             "held_out_genuine_rejected": rate(sum(fails(x) for x in held_genuine), len(held_genuine)).as_dict(),
             "held_out_attacks_stopped_alone": rate(sum(fails(x) for x in held_attack), len(held_attack)).as_dict(),
         })
     warnings = []
     needed = attempts_for_zero_error_claim(target_apcer)
+    face_line = face["proposed"] is not None
     if len(i_tune) < needed:
+        face_line = False  # a lenient face threshold on a handful of impostors would be a gift to attackers
         warnings.append(f"only {len(i_tune)} impostor pairs in the tuning half: an FMR below {target_apcer:g} "
-                        f"needs at least {needed} (docs/validation.md); treat the face threshold as indicative")
+                        f"needs at least {needed} (docs/validation.md); no face threshold line is printed")
     needed = attempts_for_zero_error_claim(target_bpcer)
     if len(_scores(tuning, "frame_motion", attack=False)) < needed:
         warnings.append(f"fewer than {needed} genuine recordings in the tuning half: the liveness quantiles "
                         f"for BPCER {target_bpcer:g} rest on too few values")
-    lines = [f"{face['setting']}={face['proposed']}"] if face["proposed"] is not None else []
-    lines += [f"{c['setting']}={c['proposed']}" for c in checks]
+    lines = [f"{face['setting']}={face['proposed']}"] if face_line else []
+    lines += [f"{c['setting']}={c['proposed']}" for c in checks if not c["keep_current"]]
     return {"targets": {"apcer": target_apcer, "bpcer": target_bpcer},
             "split": {"tuning": len(tuning), "held_out": len(held_out), "by": "subject"},
             "face": face, "liveness": checks, "settings_lines": lines, "warnings": warnings,
