@@ -56,8 +56,8 @@ class FaceSettings(BaseModel):
     chip_normalisation: str = "clahe"
     flip_average: bool = True
     # Who runs the ResNet: "numpy" (the same weights read from dlib's model file, on numpy's
-    # OpenBLAS: 24 ms a chip, descriptors within 1e-6 of dlib's) or "dlib" (dlib's own code,
-    # built without BLAS here: 80 ms a chip). pensioncert/biometrics/resnet.py.
+    # OpenBLAS: 17 ms a chip, descriptors within 1e-6 of dlib's) or "dlib" (dlib's own code,
+    # built without BLAS here: 76 ms a chip). pensioncert/biometrics/resnet.py.
     encoder: str = "numpy"
     # Quality gates (pensioncert.biometrics.quality); the reasons are message codes face.*.
     min_face_px: int = 80  # face box width; the encoder's chip is 150 px, below ~80 px distances drift

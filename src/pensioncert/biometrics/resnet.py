@@ -173,7 +173,9 @@ class FaceResNet:
 
 
 def _conv(x: F32, conv: _Conv) -> F32:
-    """Convolution as one matrix product: x is (rows, cols, channels)."""
+    """Convolution as matrix products: x is (rows, cols, channels)."""
+    if conv.stride == 1 and conv.padding == conv.size // 2:
+        return _conv_same(x, conv)
     if conv.padding:
         p = conv.padding
         padded = np.zeros((x.shape[0] + 2 * p, x.shape[1] + 2 * p, x.shape[2]), dtype=np.float32)
@@ -184,6 +186,30 @@ def _conv(x: F32, conv: _Conv) -> F32:
     oh, ow = windows.shape[:2]
     cols = windows.transpose(0, 1, 3, 4, 2).reshape(oh * ow, -1)
     return np.asarray((cols @ conv.weights + conv.bias).reshape(oh, ow, -1), dtype=np.float32)
+
+
+def _conv_same(x: F32, conv: _Conv) -> F32:
+    """A stride-1 "same" convolution without im2col: one product per kernel tap on a shifted view.
+
+    Flattened row-major, the padded image shifted by (dy, dx) is the flat array shifted by
+    dy·(cols+2p)+dx, a contiguous slice: each tap is one matrix product with no copy. Output
+    rows land at the same flat positions; the 2p pad columns of each row are dropped at the end.
+    """
+    rows, cols, channels = x.shape
+    k, p = conv.size, conv.padding
+    width = cols + 2 * p
+    padded = np.zeros(((rows + 2 * p) * width + 2 * p, channels), dtype=np.float32)
+    padded[: (rows + 2 * p) * width].reshape(rows + 2 * p, width, channels)[p:p + rows, p:p + cols] = x
+    span = rows * width
+    taps = conv.weights.reshape(k, k, channels, -1)
+    out = padded[0:span] @ taps[0, 0]
+    for dy in range(k):
+        for dx in range(k):
+            if dy or dx:
+                start = dy * width + dx
+                out += padded[start:start + span] @ taps[dy, dx]
+    out += conv.bias
+    return np.ascontiguousarray(out.reshape(rows, width, -1)[:, :cols])
 
 
 def _affine(x: F32, affine: _Affine) -> F32:
