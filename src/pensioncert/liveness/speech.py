@@ -70,7 +70,7 @@ class PocketsphinxDigits:
             model = get_model_path()
             config = Config(hmm=os.path.join(model, "en-us", "en-us"),
                             dict=os.path.join(model, "en-us", "cmudict-en-us.dict"),
-                            lm=None, loglevel="FATAL")
+                            lm=None, loglevel="FATAL", cmn="batch")
             decoder = Decoder(config)
             decoder.add_jsgf_string("digits", self._GRAMMAR)
             decoder.activate_search("digits")
@@ -87,13 +87,14 @@ class PocketsphinxDigits:
         pcm = np.clip(audio[a:b] * 32767.0, -32768, 32767).astype(np.int16)
         with self._lock:
             decoder = self._load()
-            # Two passes: the first leaves cepstral-mean estimates from *this* recording in the
-            # decoder; only the second is independent of whatever was decoded before (measured:
-            # the same audio gave 0205 on a fresh decoder, 0245 on every later pass).
-            for _ in range(2):
-                decoder.start_utt()
-                decoder.process_raw(pcm.tobytes(), full_utt=True)
-                decoder.end_utt()
+            # Batch cepstral mean normalisation over this utterance alone: the result does not
+            # depend on what was decoded before (the default live CMN carried estimates over, so
+            # the same audio gave 0205 on a fresh decoder and 0245 later, and needed a second pass).
+            # Measured on 24 espeak-ng strings: same accuracy as two live passes (21 exact, 22 with
+            # >= 3 right), 0.10 s CPU a call instead of 0.17.
+            decoder.start_utt()
+            decoder.process_raw(pcm.tobytes(), full_utt=True)
+            decoder.end_utt()
             hyp = decoder.hyp()
         words = hyp.hypstr.split() if hyp is not None else []
         heard = "".join("0" if w == "oh" else str(EN_WORDS.index(w)) for w in words if w in (*EN_WORDS, "oh"))
