@@ -379,6 +379,29 @@ class NotifySettings(BaseModel):
     signature: str = ""  # e.g. "【深圳社保】": Chinese carriers require the sender's signature first
 
 
+class ReadinessSettings(BaseModel):
+    """The live preview's readiness check (api/readiness.py): one small JPEG, never stored."""
+
+    # The page sends about two frames a second; a session may send this many a minute.
+    frames_per_minute: int = 150
+    max_jpeg_bytes: int = 40 * 1024  # a 360x480 frame at JPEG quality 0.7 is ~15 KB
+    max_side: int = 640  # a frame larger than this is refused, not decoded
+    # Face width over the circle's radius. Inside 0.9-2.2 the analysed face is 90-300 px wide in the
+    # recording's 640x480 frame; the liveness mesh wants >= 80 px (FaceSettings.min_face_px).
+    min_fill: float = 0.9
+    max_fill: float = 2.2
+    # Face centre to circle centre in radii (the recording check allows nose offsets up to 0.8 of
+    # a half-frame height, about 1.0 radius): 0.45 leaves room to drift while recording.
+    max_offset: float = 0.45
+    # Mean luma of the face's inner box, 0-255 (same scale as FaceSettings.min/max_brightness).
+    min_brightness: float = 60.0
+    max_brightness: float = 215.0
+    # A frame this dark with no face found is "too dark", not "no face" (a lit room is >= 80).
+    dark_scene_luma: float = 45.0
+    # The face centre moved more than this fraction of its width since the previous frame: hold still.
+    max_move: float = 0.12
+
+
 class Settings(BaseSettings):
     """All configuration of one pensioncert process."""
 
@@ -402,6 +425,7 @@ class Settings(BaseSettings):
     admin: AdminSettings = Field(default_factory=AdminSettings)
     flow: FlowSettings = Field(default_factory=FlowSettings)
     notify: NotifySettings = Field(default_factory=NotifySettings)
+    readiness: ReadinessSettings = Field(default_factory=ReadinessSettings)
 
     @property
     def database_url(self) -> str:

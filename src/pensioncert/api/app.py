@@ -11,7 +11,7 @@ from datetime import timedelta
 from fastapi import FastAPI
 
 from pensioncert import __version__
-from pensioncert.api import challenges, qr, queries, results, sessions, uploads
+from pensioncert.api import challenges, qr, queries, readiness, results, sessions, uploads
 from pensioncert.api.errors import install_error_handlers
 from pensioncert.api.protection import install_protection
 from pensioncert.jobs.queue import JobQueue, make_queue
@@ -60,7 +60,7 @@ def create_app(queue: JobQueue | None = None, challenge_rng: random.Random | Non
 
     # abuse controls and security headers (api/protection.py); back-office POSTs need a staff session first
     install_protection(app, staff_gate=has_live_session)
-    for module in (sessions, challenges, uploads, results, queries, qr):
+    for module in (sessions, challenges, uploads, results, queries, qr, readiness):
         app.include_router(module.router)
 
     @app.get("/health", tags=["health"])

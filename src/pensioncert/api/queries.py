@@ -17,7 +17,7 @@ from pensioncert.domain.eligibility import Decision, DecisionCode, names_match
 from pensioncert.domain.idnumber import InvalidIdNumber, parse_id_number
 from pensioncert.settings import get_settings
 from pensioncert.storage.crypto import Protector
-from pensioncert.storage.models import Retiree
+from pensioncert.storage.models import CertificationRecord, Retiree
 from pensioncert.storage.repository import audit, find_retiree, history
 
 router = APIRouter(prefix="/api/v1/queries", tags=["queries"], responses={422: {"model": ErrorBody}})
@@ -57,16 +57,40 @@ def certification_history(body: QueryIn, db: DbSession, protector: ProtectorDep,
     identification, retiree = _lookup(db, protector, body, today, ip, "query.history")
     records: list[RecordOut] = []
     if retiree is not None:
-        for record in history(db, retiree.id)[:HISTORY_LIMIT]:
+        for record, final in attempts(history(db, retiree.id))[:HISTORY_LIMIT]:
             records.append(RecordOut(
-                date=record.certified_on or local_date(record.created_at, get_settings().cycle.time_zone),
+                date=record.certified_on or final.certified_on
+                or local_date(record.created_at, get_settings().cycle.time_zone),
                 channel=record.channel,
                 method=record.method,
-                result=record.result,
+                result=final.result,
                 proxy=record.proxy_name is not None,
-                result_message=Message.of(f"history.{record.result}" if record.result in _KNOWN else "history.other"),
+                result_message=Message.of(f"history.{final.result}" if final.result in _KNOWN else "history.other"),
             ))
     return QueryOut(decision=decision_out(identification), history=records)
+
+
+def attempts(records: list[CertificationRecord]) -> list[tuple[CertificationRecord, CertificationRecord]]:
+    """One row per attempt with its final outcome, newest first: a reviewer's decision (an appended
+    ``manual_review`` record) is folded into the attempt that asked for review, not listed beside it."""
+    decisions = {r.session_id: r for r in reversed(records) if _is_decision(r)}
+    asked = {r.session_id for r in records if r.result == "review" and r.session_id in decisions}
+    rows: list[tuple[CertificationRecord, CertificationRecord]] = []
+    folded: set[str | None] = set()
+    for record in records:  # newest first
+        if _is_decision(record) and record.session_id in asked:
+            continue
+        if record.result == "review" and record.session_id in decisions and record.session_id not in folded:
+            folded.add(record.session_id)
+            rows.append((record, decisions[record.session_id]))
+        else:
+            rows.append((record, record))
+    return rows
+
+
+def _is_decision(record: CertificationRecord) -> bool:
+    """A reviewer's decision on a phone session (the request for review is a manual_review record too)."""
+    return record.method == "manual_review" and record.result in ("passed", "rejected") and bool(record.session_id)
 
 
 _KNOWN = {"passed", "failed", "review", "rejected"}

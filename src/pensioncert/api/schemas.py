@@ -77,6 +77,9 @@ class DecisionOut(BaseModel):
     retiree_name: str | None = None  # masked: 张*
     id_number_masked: str | None = None
     has_reference: bool = False
+    # Eligible by the registry but today's tries are used up: said here, before any recording.
+    cap: Message | None = None
+    retry_on: date | None = None  # the (China Standard Time) day from which the user may try again
 
 
 class SessionOut(BaseModel):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 from typing import Annotated
 
 import numpy as np
@@ -34,13 +35,14 @@ _CARD_FIELDS = set(CardFields.model_fields)
 def session_out(db: DbSession, cert_session: CertSession, today: Today) -> SessionOut:
     identification = flow.current_identification(db, cert_session, today)
     advice = flow.advice_for(db, cert_session, None)
+    decision = with_cap(db, cert_session, decision_out(identification)) if identification is not None else None
     return SessionOut(
         id=cert_session.id,
         channel=cert_session.channel,  # type: ignore[arg-type]
         mode=cert_session.mode,  # type: ignore[arg-type]
         language=cert_session.language,
         state=cert_session.state,
-        decision=decision_out(identification) if identification is not None else None,
+        decision=decision,
         helper_name=cert_session.helper_name,
         attempts_left=advice.attempts_left,
     )
@@ -66,7 +68,20 @@ def identify(session_id: str, body: IdentityIn, db: DbSession, protector: Protec
     cert_session = flow.load_session(db, session_id)
     identification = flow.identify(db, cert_session, protector, name=body.name, id_number=body.id_number,
                                    today=today, source=body.source, corrected=tuple(body.corrected))
-    return decision_out(identification)
+    return with_cap(db, cert_session, decision_out(identification))
+
+
+def with_cap(db: DbSession, cert_session: CertSession, decision: DecisionOut) -> DecisionOut:
+    """An eligible person whose tries are used up today hears it now, not after recording (issue #14)."""
+    if not decision.may_certify:
+        return decision
+    advice = flow.advice_for(db, cert_session, None)
+    if advice.cap is None:
+        return decision
+    retry_on = None
+    if advice.cap == "flow.retry_cap_day":  # the count restarts at the next midnight, China Standard Time
+        retry_on = (flow.day_start(flow.utcnow()) + timedelta(days=1, hours=8)).date()
+    return decision.model_copy(update={"cap": Message.of(advice.cap), "retry_on": retry_on})
 
 
 @router.get("/{session_id}/eligibility", response_model=DecisionOut)
@@ -76,7 +91,7 @@ def eligibility(session_id: str, db: DbSession, today: Today) -> DecisionOut:
     identification = flow.current_identification(db, cert_session, today)
     if identification is None:
         raise flow.FlowError("flow.not_identified", 409)
-    return decision_out(identification)
+    return with_cap(db, cert_session, decision_out(identification))
 
 
 @router.post("/{session_id}/id-card", response_model=CardReadingOut,
