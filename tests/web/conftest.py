@@ -14,7 +14,8 @@ import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "flows"
 BASE_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
              "--no-first-run", "--disable-dev-shm-usage", "--autoplay-policy=no-user-gesture-required"]
-PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 1, "is_mobile": True, "has_touch": True}
+PHONE = {"viewport": {"width": 360, "height": 640}, "device_scale_factor": 1, "is_mobile": True, "has_touch": True}
 
 
 class Server:
@@ -118,7 +119,8 @@ def open_phone(playwright_instance: Any, request: pytest.FixtureRequest) -> Iter
     folder.mkdir(parents=True)
 
     @contextmanager
-    def _open(clip: support.ClipFiles | None = None, lang: str = "zh-CN") -> Iterator[Phone]:
+    def _open(clip: support.ClipFiles | None = None, lang: str = "zh-CN",
+              size: tuple[int, int] | None = None) -> Iterator[Phone]:
         args = list(BASE_ARGS)
         if clip is not None:
             args += ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
@@ -126,7 +128,8 @@ def open_phone(playwright_instance: Any, request: pytest.FixtureRequest) -> Iter
                      f"--use-file-for-fake-audio-capture={clip.wav}"]
         browser = playwright_instance.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=args)
         browsers.append(browser)
-        context = browser.new_context(locale=lang, **PHONE)
+        screen = dict(PHONE, viewport={"width": size[0], "height": size[1]}) if size else PHONE
+        context = browser.new_context(locale=lang, **screen)
         context.set_default_timeout(30_000)
         page = context.new_page()
         errors: list[str] = []
@@ -138,3 +141,102 @@ def open_phone(playwright_instance: Any, request: pytest.FixtureRequest) -> Iter
     yield _open
     for browser in browsers:
         browser.close()
+
+
+def wait_until(page: Any, expression: str, timeout_ms: int = 30_000) -> Any:
+    """Poll ``expression`` (a JS arrow function) until truthy. Playwright's wait_for_function
+    evaluates a string, which the pages' Content-Security-Policy (no unsafe-eval) refuses."""
+    waited = 0
+    while True:
+        value = page.evaluate(expression)
+        if value:
+            return value
+        if waited >= timeout_ms:
+            raise AssertionError(f"not true after {timeout_ms} ms: {expression}")
+        page.wait_for_timeout(100)
+        waited += 100
+
+
+# ---------------------------------------------------------------- clips that follow the page's schedule
+
+LEAD_IN = 3.0  # seconds of the subject at rest (the live preview's readiness) before an actions clip's schedule
+
+
+@dataclass(frozen=True)
+class Rehearsed:
+    """A fake-camera clip and the clip time at which the page must start recording.
+
+    Chromium plays the Y4M from the moment the page opens the camera (the live preview, before
+    the start button) and loops it, so the clip's own timeline lines up with the recording only
+    if the start is tapped at the right point of the loop (``start_recording``).
+    """
+
+    files: support.ClipFiles
+    start: float
+    loop: float
+
+
+def rehearse(plan: support.Planned, *, language: str = "zh", early: float = 0.0, perform: bool = True,
+             photo: str = support.SUBJECT) -> Rehearsed:
+    """The subject at rest for ``LEAD_IN`` s, then answering ``plan``'s challenge as the page will prompt it.
+
+    The answer is ``synth.follow_schedule_script`` of the very challenge the seeded server will
+    issue (each step 0.4–1.2 s after its prompt, natural blinks between), shifted by the lead-in.
+    ``early`` moves every prompt that many seconds earlier before the script is made: a recording
+    made for another schedule. ``perform=False``: the subject only looks at the camera.
+    """
+    from pensioncert.liveness.challenges import ChallengeKind, issue_challenge
+    from pensioncert.settings import get_settings
+    from pensioncert.synth import parse_script
+    from pensioncert.synth.subject import follow_schedule_script
+
+    challenge = issue_challenge(ChallengeKind(plan.kind), random.Random(plan.seed), datetime.now(UTC), "plan",
+                                get_settings().liveness, language=language)
+    assert challenge.schedule == plan.schedule and challenge.steps == plan.steps
+    if early:
+        challenge = replace(challenge, schedule=tuple(max(0.05, at - early) for at in challenge.schedule))
+    script = follow_schedule_script(challenge, rng=random.Random(plan.seed)) if perform else ""
+    shifted = ",".join(f"{e.action}@{e.start + LEAD_IN:.2f}-{e.end + LEAD_IN:.2f}" for e in parse_script(script))
+    duration = round(LEAD_IN + plan.record_seconds + 0.6, 2)
+    return Rehearsed(_render(shifted, duration, language, photo), LEAD_IN, duration)
+
+
+def _render(script: str, duration: float, language: str, photo: str) -> support.ClipFiles:
+    """Render once per clip cache (``PENSIONCERT_TEST_CLIP_CACHE``), keyed by what is rendered."""
+    import hashlib
+    import json
+
+    key = hashlib.sha1(json.dumps(["web", script, duration, language, photo]).encode()).hexdigest()[:12]
+    folder = support._cache_dir() / key
+    files = support.ClipFiles(*(folder / f"clip.{ext}" for ext in ("y4m", "wav", "webm", "mp4")))
+    if not all(p.is_file() for p in (files.y4m, files.wav, files.mp4)):
+        from pensioncert.synth import render_subject
+
+        render_subject(photo, script=script, language=language, seed=3, duration=duration, out_dir=folder,
+                       formats=("y4m", "wav", "mp4"), name="clip")
+    return files
+
+
+START_AT_PHASE = """async ([start, loop, early]) => {
+    const s = window.pensioncert;
+    const target = ((start - early) % loop + loop) % loop;
+    for (;;) {
+        const phase = ((performance.now() - s.cameraOpenedAt) / 1000) % loop;
+        if ((phase - target + loop) % loop < 0.02 && s.ready) break;
+        await new Promise(r => setTimeout(r, 3));
+    }
+    document.getElementById('record-start').click();
+}"""
+
+
+def start_recording(page: Any, clip: Rehearsed, early: float = 0.05) -> float:
+    """Wait for the face to be ready, tap start when the fake camera is at ``clip.start``; return
+    how far (s) the recorder's start landed from it (the test fails if the clocks disagree)."""
+    page.wait_for_selector('#prompt[data-code="web.ready.ok"]', timeout=60_000)
+    page.evaluate(START_AT_PHASE, [clip.start, clip.loop, early])
+    page.wait_for_selector("#rec-dot:not([hidden])")
+    landed = page.evaluate("([loop]) => ((window.pensioncert.recordStartedAt - window.pensioncert.cameraOpenedAt)"
+                           " / 1000) % loop", [clip.loop])
+    off = (landed - clip.start + clip.loop / 2) % clip.loop - clip.loop / 2
+    assert abs(off) < 0.3, f"recording started at clip time {landed:.2f}, wanted {clip.start:.2f}"
+    return float(off)

@@ -53,6 +53,29 @@ def _context(request: Request, **extra: Any) -> dict[str, Any]:
     }
 
 
+AUDIO_DIR = _HERE / "static" / "audio"
+# How often the face step sends a preview frame to the readiness check, and how often the
+# result page looks again while a reviewer decides.
+READINESS_MS = 500
+FOLLOW_MS = 4000
+
+
+def bundled_audio() -> list[str]:
+    """Prompt keys with a bundled recording in both languages (scripts/make_prompt_audio.py)."""
+    def keys(lang: str) -> set[str]:
+        folder = AUDIO_DIR / lang
+        return {path.stem for path in folder.glob("*.mp3")} if folder.is_dir() else set()
+
+    return sorted(keys("zh") & keys("en"))
+
+
+def channel_script(lang: str, channel: str | None, page: str) -> dict[str, Any]:
+    """What the page script reads from the page: its texts, bundled audio and timings."""
+    return {"lang": lang, "page": page, "channel": channel, "msgs": script_messages(lang),
+            "audio": bundled_audio(), "audio_base": "/static/h5/audio/",
+            "readiness_ms": READINESS_MS, "follow_ms": FOLLOW_MS}
+
+
 def script_messages(lang: str) -> dict[str, str]:
     key = "en" if lang == "en" else "zh"
     return {code: entry[key] for code, entry in messages.catalogue().items() if code.startswith(_SCRIPT_PREFIXES)}
@@ -66,7 +89,7 @@ def index(request: Request) -> HTMLResponse:
 @router.get("/h5/query", response_class=HTMLResponse)
 def query_page(request: Request) -> HTMLResponse:
     ctx = _context(request, page="query")
-    ctx["script"] = {"lang": ctx["lang"], "page": "query", "msgs": script_messages(ctx["lang"])}
+    ctx["script"] = channel_script(ctx["lang"], None, "query")
     return templates.TemplateResponse(request, "query.html", ctx)
 
 
@@ -86,8 +109,7 @@ def channel_page(request: Request, channel: str) -> HTMLResponse:
     if channel not in ONLINE:
         return templates.TemplateResponse(request, "index.html", _context(request, channels=ONLINE), status_code=404)
     ctx = _context(request, channel=channel, page="channel")
-    ctx["script"] = {"lang": ctx["lang"], "page": "channel", "channel": channel,
-                     "msgs": script_messages(ctx["lang"])}
+    ctx["script"] = channel_script(ctx["lang"], channel, "channel")
     return templates.TemplateResponse(request, "channel.html", ctx)
 
 
