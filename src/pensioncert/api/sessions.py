@@ -23,7 +23,8 @@ from pensioncert.api.schemas import (
 )
 from pensioncert.api.uploads import read_limited
 from pensioncert.certification import flow
-from pensioncert.settings import Settings
+from pensioncert.domain.calendar import local_date
+from pensioncert.settings import Settings, get_settings
 from pensioncert.storage.models import CertSession
 
 router = APIRouter(prefix="/api/v1/sessions", tags=["sessions"], responses={
@@ -79,8 +80,8 @@ def with_cap(db: DbSession, cert_session: CertSession, decision: DecisionOut) ->
     if advice.cap is None:
         return decision
     retry_on = None
-    if advice.cap == "flow.retry_cap_day":  # the count restarts at the next midnight, China Standard Time
-        retry_on = (flow.day_start(flow.utcnow()) + timedelta(days=1, hours=8)).date()
+    if advice.cap == "flow.retry_cap_day":  # the count restarts at the agency's next midnight
+        retry_on = local_date(flow.utcnow(), get_settings().cycle.time_zone) + timedelta(days=1)
     return decision.model_copy(update={"cap": Message.of(advice.cap), "retry_on": retry_on})
 
 
