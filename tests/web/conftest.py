@@ -206,14 +206,23 @@ def _render(script: str, duration: float, language: str, photo: str) -> support.
     import hashlib
     import json
 
-    key = hashlib.sha1(json.dumps(["web", script, duration, language, photo]).encode()).hexdigest()[:12]
+    key = hashlib.sha1(json.dumps(["web", script, duration, language, photo, 480]).encode()).hexdigest()[:12]
     folder = support._cache_dir() / key
     files = support.ClipFiles(*(folder / f"clip.{ext}" for ext in ("y4m", "wav", "webm", "mp4")))
-    if not all(p.is_file() for p in (files.y4m, files.wav, files.mp4)):
+    if not all(p.is_file() for p in (files.y4m, files.wav)):
+        import cv2
+        import numpy as np
+
+        from pensioncert.media.encode import write_y4m
         from pensioncert.synth import render_subject
 
-        render_subject(photo, script=script, language=language, seed=3, duration=duration, out_dir=folder,
-                       formats=("y4m", "wav", "mp4"), name="clip")
+        clip = render_subject(photo, script=script, language=language, seed=3, duration=duration)
+        clip.write(folder, "clip", ("wav",))
+        # 480x360 for the fake camera: Chromium decodes, shows and re-encodes every frame, and on a
+        # loaded 2-core test machine 640x480 made it drop frames (the recording then fails, rightly,
+        # as liveness.too_few_frames). Faces stay ~180 px wide, well above the analysis minimum.
+        small = np.stack([cv2.resize(f, (480, 360), interpolation=cv2.INTER_AREA) for f in clip.frames])
+        write_y4m(files.y4m, small, clip.fps)
     return files
 
 

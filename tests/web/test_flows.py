@@ -70,7 +70,7 @@ def _one_prompt_at_a_time(page: Any, plan: support.Planned) -> None:
                             " document.getElementById('prompt').textContent]")
         if not seen or seen[-1] != tuple(now):
             seen.append(tuple(now))
-        page.wait_for_timeout(80)
+        page.wait_for_timeout(200)
     started = page.evaluate("window.pensioncert.started")
     assert [s["at"] for s in started["steps"]] == list(plan.schedule)
     shown = page.evaluate("window.pensioncert.shown")
@@ -190,8 +190,6 @@ def test_cityapp_passes_and_the_result_survives_a_reload(
     assert [r.channel for r in _records_of(numbers[support.IN_WINDOW]) if r.result == "passed"] == ["cityapp"]
 
 
-@pytest.mark.xfail(strict=True, reason="the verifier does not yet check each action's response window after its "
-                   "prompt (issue 12.2, helper liveness): remove this mark when it does")
 def test_subject_not_following_the_schedule_fails(
     server: Server, open_phone: Any, numbers: dict[str, str], actions_plan: support.Planned
 ) -> None:
@@ -206,6 +204,10 @@ def test_subject_not_following_the_schedule_fails(
         page.wait_for_selector('[data-step="decision"]:not([hidden])')
         result = _record_and_wait(phone, server, actions_plan, clip)
     assert result["outcome"] == "failed", result
+    reasons = {reason["code"] for reason in result["reasons"]}
+    # Failed for its timing, not for a poor recording: every other check had what it needed.
+    assert reasons & {"liveness.action_not_in_time", "liveness.unrequested_action"}, reasons
+    assert not reasons & {"liveness.too_few_frames", "liveness.too_short", "liveness.too_few_face_frames"}, reasons
 
 
 def test_in_app_browser_without_camera_records_natively_and_follows_the_review(

@@ -534,16 +534,26 @@
         var blob = new Blob(chunks, { type: type });
         upload(blob, type.indexOf("mp4") >= 0 ? "recording.mp4" : "recording.webm");
       };
+      // Prompt times count from the moment the recorder really starts (its "start" event): the
+      // recording's own time 0. A busy phone can take a few hundred milliseconds to get there.
+      var begun = false;
+      function begin() {
+        if (begun) { return; }
+        begun = true;
+        var t0 = performance.now();
+        state.recordStartedAt = t0;
+        state.recorderDelay = (t0 - state.recordRequestedAt) / 1000;
+        state.shown = [];
+        $("rec-dot").hidden = false;
+        $("fallback-open").hidden = true;
+        schedulePrompts(started, t0);
+        countdown(started.record_seconds, t0);
+        later(function () { if (recorder.state !== "inactive") { recorder.stop(); } }, t0, started.record_seconds);
+      }
+      recorder.onstart = begin;
+      state.recordRequestedAt = performance.now();
       recorder.start(500);
-      // Prompt times count from here: the recording's own time 0.
-      var t0 = performance.now();
-      state.recordStartedAt = t0;
-      state.shown = [];
-      $("rec-dot").hidden = false;
-      $("fallback-open").hidden = true;
-      schedulePrompts(started, t0);
-      countdown(started.record_seconds, t0);
-      later(function () { if (recorder.state !== "inactive") { recorder.stop(); } }, t0, started.record_seconds);
+      setTimeout(begin, 1500);  // a browser that never says "start" still gets its prompts
     }).catch(function (e) {
       state.recording = false;
       setReady(false);
