@@ -13,7 +13,7 @@ import numpy as np
 
 from tests.api import support
 
-SCENES = ("good", "off_centre", "dark", "empty")
+SCENES = ("good", "off_centre", "dark", "empty", "two_faces")
 
 
 @lru_cache(maxsize=1)
@@ -37,6 +37,14 @@ def scene(name: str) -> np.ndarray:
         return shifted
     if name == "empty":  # the room without anyone in it: the frame's own background colours
         return np.broadcast_to(frame[:1, :1], frame.shape).copy()
+    if name == "two_faces":  # someone leaning in beside the retiree
+        import cv2
+
+        head = cv2.resize(frame, (352, 264), interpolation=cv2.INTER_AREA)[:, 66:286]
+        both = np.broadcast_to(frame[:1, :1], frame.shape).copy()
+        both[120:384, 100:320] = head
+        both[120:384, 320:540] = head
+        return both
     raise ValueError(name)
 
 

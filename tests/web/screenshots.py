@@ -49,6 +49,7 @@ SHOTS = {
     "preview-empty": (f"{PREVIEW}_empty_", "01-preview-empty"),
     "preview-off-centre": (f"{PREVIEW}_off-centre_", "01-preview-off_centre"),
     "preview-dark": (f"{PREVIEW}_dark_", "01-preview-dark"),
+    "preview-two-faces": (f"{PREVIEW}_two-faces_", "01-preview-two_faces"),
     "preview-ready": (f"{READY}_360x640_", "01-preview-ready-360x640"),
     "inapp-1-camera-refused": (INAPP, "01-camera-refused"),
     "inapp-2-all-steps": (INAPP, "02-native-steps"),

@@ -56,7 +56,8 @@ def on_one_screen(page: Any) -> None:
     ("empty", "web.ready.no_face"),
     ("off_centre", "web.ready.into_circle"),
     ("dark", "web.ready.too_dark"),
-], ids=["empty", "off-centre", "dark"])
+    ("two_faces", "web.ready.many_faces"),
+], ids=["empty", "off-centre", "dark", "two-faces"])
 def test_preview_guides_and_keeps_start_disabled(
     server: Server, open_phone: Any, numbers: dict[str, str], tmp_path: Any, scene: str, code: str
 ) -> None:
