@@ -197,6 +197,12 @@ class LivenessSettings(BaseModel):
     # equal stretches is embedded and must be the reference person (issue #12.3).
     identity_min_samples: int = 6
     identity_samples_per_second: float = 1.0
+    # ... drawn among frames whose head is turned or nodded less than this (in action thresholds:
+    # 0.5 = about 7 degrees of yaw). Measured on a genuine astronaut actions clip (eval cell 1000):
+    # frames turned by >= 1 threshold embedded 0.40-0.54 from her photo (threshold 0.48), frames
+    # under 0.3 at 0.34-0.38; drawn anywhere, one run of the eval failed her. A second spent
+    # turned throughout gives its most frontal frame.
+    identity_max_turn: float = 0.5
     # Continuity of the face track (liveness.continuity): a neighbouring-frame difference this many
     # times the recording's median one is a cut. Synthetic suite: genuine <= 5.8 (fast turns),
     # splices of two subjects at the same pose on the same background 11.7-13.6.

@@ -40,6 +40,14 @@ def test_samples_cover_every_second_and_are_not_predictable() -> None:
     assert len({tuple(c) for c in draws}) == 5
     short = sample_frames(times[:45], np.ones(45, bool), cfg, random.Random(0))  # 3 s: still at least 6
     assert len(short) == cfg.identity_min_samples
+    # a head turned away in some frames: those are not drawn, unless the whole stretch is turned
+    turned = np.zeros(135)
+    turned[15:45] = 2.0  # 1.0-3.0 s mid-turn
+    turned[20] = 0.8  # the least turned frame of 1-2 s
+    for seed in range(5):
+        chosen = sample_frames(times, np.ones(135, bool), cfg, random.Random(seed), turned=turned)
+        assert all(turned[i] <= cfg.identity_max_turn or i == 20 or i >= 30 for i in chosen)
+        assert 20 in chosen
 
 
 def test_genuine_recording_is_one_continuous_track(digits_suite: dict[str, Any]) -> None:

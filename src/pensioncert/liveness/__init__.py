@@ -6,11 +6,19 @@
     check_challenge_use(challenge, session_id, now)     # raises ChallengeUsed / Expired / Foreign
     verdict = analyse_recording(upload_bytes, challenge, reference_embedding)
     verdict.passed, verdict.reasons                     # message codes liveness.* (liveness.toml)
+    verdict.results                                     # CheckResult per check: pass / fail / not_run
+    verdict.user_reasons                                # what the user is shown
 
 See docs/liveness.md for the checks, their thresholds and the measured APCER/BPCER.
 """
 
-from pensioncert.liveness.analyse import LivenessVerdict, analyse_recording
+from pensioncert.liveness.analyse import (
+    CheckResult,
+    CheckStatus,
+    FaceEngineUnavailable,
+    LivenessVerdict,
+    analyse_recording,
+)
 from pensioncert.liveness.challenges import (
     ACTIONS,
     Challenge,
@@ -42,8 +50,11 @@ __all__ = [
     "ChallengeMalformed",
     "ChallengeNotStarted",
     "ChallengeUsed",
+    "CheckResult",
+    "CheckStatus",
     "DigitHearing",
     "DigitRecognizer",
+    "FaceEngineUnavailable",
     "LivenessVerdict",
     "PocketsphinxDigits",
     "analyse_recording",

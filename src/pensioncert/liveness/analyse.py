@@ -178,7 +178,7 @@ def analyse_recording(
         elif not enough:
             results.append(_not_run("identity", "liveness.too_few_face_frames"))
         else:
-            identity, match, best = _identity_check(media.frames, track, thumbs,
+            identity, match, best = _identity_check(media.frames, track, sig, thumbs,
                                                     reference_embedding, cfg, require_reference)
             results.append(identity)
             if best is not None:
@@ -434,36 +434,49 @@ def five_points(points: NDArray[np.float64]) -> NDArray[np.float64]:
 
 
 def sample_frames(times: NDArray[np.float64], present: NDArray[np.bool_], cfg: LivenessSettings,
-                  rng: random.Random | None = None) -> list[int]:
+                  rng: random.Random | None = None, turned: NDArray[np.float64] | None = None) -> list[int]:
     """Frames for the face engine: one drawn at random from each of ``k`` equal stretches of the recording.
 
     ``k`` = max(identity_min_samples, identity_samples_per_second × duration), so every second
     of the recording is looked at and which frames are embedded cannot be known in advance
     (``random.SystemRandom``): putting the retiree into predictable frames no longer works.
-    Stretches without a face frame give no sample (the face check reports the missing face).
+    ``turned`` (how far each frame's head is turned or nodded from its rest, in units of the
+    action thresholds) keeps the draw among frames the face engine can judge (below
+    ``identity_max_turn``); a stretch where the head is turned throughout gives its most
+    frontal frame. Stretches without a face frame give no sample (the face check reports them).
     """
     rng = rng or random.SystemRandom()
     idx = np.flatnonzero(present)
     if len(idx) == 0:
         return []
+    away = np.zeros(len(times)) if turned is None else np.nan_to_num(turned, nan=np.inf)
     t0, t1 = float(times[0]), float(times[-1]) + 1e-6
     k = max(cfg.identity_min_samples, int(np.ceil(cfg.identity_samples_per_second * (t1 - t0))))
     edges = np.linspace(t0, t1, k + 1)
     chosen = []
     for a, b in itertools.pairwise(edges):
         inside = [int(i) for i in idx if a <= times[i] < b]
-        if inside:
-            chosen.append(rng.choice(inside))
+        if not inside:
+            continue
+        frontal = [i for i in inside if away[i] <= cfg.identity_max_turn]
+        chosen.append(rng.choice(frontal) if frontal else min(inside, key=lambda i: float(away[i])))
     return chosen
 
 
-def _identity_check(frames: NDArray[np.uint8], track: FaceTrack, thumbs: NDArray[np.float64],
+def head_turn(sig: Signals, cfg: LivenessSettings) -> NDArray[np.float64]:
+    """How far each frame's head is turned or nodded from its rest, in units of the action thresholds."""
+    yaw = np.abs(sig.yaw - np.nanmedian(sig.yaw)) / cfg.turn_yaw_delta
+    pitch = np.abs(sig.pitch - np.nanmedian(sig.pitch)) / cfg.nod_pitch_delta
+    return np.asarray(np.fmax(yaw, pitch), dtype=np.float64)
+
+
+def _identity_check(frames: NDArray[np.uint8], track: FaceTrack, sig: Signals, thumbs: NDArray[np.float64],
                     reference: NDArray[np.float64] | None, cfg: LivenessSettings,
                     require_reference: bool) -> tuple[CheckResult, Any, int | None]:
     """The same person throughout (a continuous track, no splice) and, on random frames, the reference person."""
     bio = _face_engine()
     cont = continuity(track, thumbs, max_shape_jump=cfg.max_shape_jump, max_diff_spike=cfg.max_diff_spike)
-    chosen = sample_frames(track.times, track.present, cfg)
+    chosen = sample_frames(track.times, track.present, cfg, turned=head_turn(sig, cfg))
     needed = max(1, cfg.identity_min_samples - 1)  # one stretch may miss the face (a frame or two lost)
     evidence: dict[str, Any] = {"reference": reference is not None, "continuity": cont.as_dict(),
                                 "sampled": chosen}

@@ -13,7 +13,7 @@ import random
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -21,17 +21,47 @@ from typing import Any, Literal
 import numpy as np
 
 from pensioncert.liveness.analyse import LivenessVerdict, analyse_recording
-from pensioncert.liveness.challenges import ACTIONS, Challenge, ChallengeKind, parse_challenge
+from pensioncert.liveness.challenges import (
+    Challenge,
+    ChallengeKind,
+    draw_schedule,
+    issue_challenge,
+    parse_challenge,
+    start_challenge,
+)
 from pensioncert.media.decode import MediaError
 
 DEFAULT_PHOTOS = ("grace_hopper", "astronaut")  # the synth's clean portraits; more with --photos
 SYNTH_ATTACKS = ("still_photo", "moved_photo", "screen_replay", "wrong_digits", "silent", "two_faces",
                  "face_swap", "looping", "frozen", "truncated", "corrupt")
-OWN_ATTACKS = ("stale_actions", "dubbed_photo", "photo_head_actions", "zh_wrong_count", "zh_dubbed_photo")
+OWN_ATTACKS = ("stale_actions", "dubbed_photo", "photo_head_actions", "zh_wrong_count", "zh_dubbed_photo",
+               "zh_own_pace", "replayed_actions")
+# Seeds the thresholds were chosen on (docs/liveness.md): the measurement runs used
+# issue_challenge(random.Random(seed)) with seeds 100-111 (actions), 200-207 (digits) and 300-302
+# (continuity). The evaluation reports on cells seeded "photo/seed" from FIRST_REPORT_SEED on,
+# whose challenges come from a different random stream.
+FIRST_REPORT_SEED = 1000
 _T0 = datetime(2025, 1, 1, tzinfo=UTC)
-# Slow, elderly timing: how long each action lasts (s) when the genuine subject does it.
-_DURATIONS = {"blink": (0.4, 0.7), "open_mouth": (0.8, 1.5), "turn_left": (1.0, 1.8),
-              "turn_right": (1.0, 1.8), "nod": (1.0, 1.6)}
+
+
+def _rules() -> Any:
+    from pensioncert.settings import get_settings
+
+    return get_settings().liveness
+
+
+_RULES = _rules()
+
+
+def _timed(kind: ChallengeKind, rng: random.Random, language: str, *, actions: tuple[str, ...] | None = None
+           ) -> Challenge:
+    """A challenge as the server issues and starts it (schedule drawn from ``rng``); ``actions`` forces the
+    actions (a stale recording replayed to a fresh schedule for the same actions)."""
+    issued = issue_challenge(kind, rng, _T0, "eval", _RULES, language=language)
+    if actions is not None:
+        issued = replace(issued, actions=actions,
+                         schedule=draw_schedule(kind, len(actions), rng, _RULES))
+    return start_challenge(issued, _T0)
 
 
 @dataclass
@@ -55,35 +85,11 @@ class SuiteItem:
         return self.kind != "genuine"
 
 
-def actions_script(actions: Sequence[str], rng: random.Random, spontaneous_blink: bool) -> tuple[str, float]:
-    """A synth script doing ``actions`` in order, slowly, with random pauses; returns (script, end)."""
-    t = rng.uniform(0.6, 1.2)  # reaction time after the prompt
-    parts: list[str] = []
-    for action in actions:
-        lo, hi = _DURATIONS[action]
-        d = rng.uniform(lo, hi)
-        parts.append(f"{action}@{t:.2f}-{t + d:.2f}")
-        t += d + rng.uniform(0.3, 1.0)
-    if spontaneous_blink and "blink" not in actions:
-        s = rng.uniform(0.2, t - 0.5)
-        parts.append(f"blink@{s:.2f}-{s + 0.3:.2f}")
-    return ",".join(parts), t
-
-
-def _other_actions(actions: tuple[str, ...], rng: random.Random) -> tuple[str, ...]:
-    """A challenge the recording of ``actions`` cannot answer: it asks for a head or mouth
-    action that was never done (blink is excluded: people blink anyway)."""
-    while True:
-        other = tuple(rng.sample(ACTIONS, len(actions)))
-        if any(a not in actions and a != "blink" for a in other):
-            return other
-
-
 def build_suite(out_dir: Path, photos: Sequence[str], seeds: Sequence[int],
                 progress: Callable[[str], None] | None = None) -> list[SuiteItem]:
     """Render (or reuse from ``out_dir``) the suite; a manifest makes reruns cheap."""
     from pensioncert.media.encode import encode_video
-    from pensioncert.synth import render_attacks, render_subject
+    from pensioncert.synth import follow_schedule_script, render_attacks, render_for_challenge, render_subject
 
     out_dir.mkdir(parents=True, exist_ok=True)
     items: list[SuiteItem] = []
@@ -123,44 +129,77 @@ def build_suite(out_dir: Path, photos: Sequence[str], seeds: Sequence[int],
             if moved is not None and fmt in moved.paths:
                 # own attack: the tilted print against head-only actions, its best chance
                 head_only = tuple(rng.sample(("turn_left", "turn_right", "nod"), 2))
-                add(f"{photo}/s{seed}/photo_head_actions", "photo_head_actions", "",
-                    "actions:" + ",".join(head_only), "en", moved.paths[fmt])
+                timed = _timed(ChallengeKind.ACTIONS, rng, "en", actions=head_only)
+                add(f"{photo}/s{seed}/photo_head_actions", "photo_head_actions", "", timed.describe(), "en",
+                    moved.paths[fmt])
 
             if progress:
                 progress(f"{photo} seed {seed}: genuine actions")
             for k in range(2):
-                count = rng.randint(2, 3)
-                actions = tuple(rng.sample(ACTIONS, count))
-                script, end = actions_script(actions, rng, spontaneous_blink=k == 0)
-                clip = render_subject(photo, script=script, seed=seed * 10 + k, duration=end + 0.4,
-                                      out_dir=cell, formats=(fmt,), name=f"actions{k}")
-                add(f"{photo}/s{seed}/actions{k}", "genuine", "actions", "actions:" + ",".join(actions),
-                    "en", clip.paths[fmt])
-                other = _other_actions(actions, rng)
-                add(f"{photo}/s{seed}/stale_actions{k}", "stale_actions", "", "actions:" + ",".join(other),
-                    "en", clip.paths[fmt])
+                # timed challenges as the server issues them; subjects follow the schedule, slow or quick,
+                # blinking naturally, in glasses or a hat on alternate recordings
+                challenge = _timed(ChallengeKind.ACTIONS, rng, "en")
+                latency = (1.2, 2.0) if (seed + k) % 2 else (0.3, 1.0)
+                clip = render_for_challenge(photo, challenge, latency=latency, blink_every=rng.uniform(2.0, 5.0),
+                                            rng=rng, seed=seed * 10 + k, out_dir=cell, formats=(fmt,),
+                                            name=f"actions{k}", glasses=k == 0, hat=k == 1 and seed % 2 == 0)
+                add(f"{photo}/s{seed}/actions{k}", "genuine", "actions", challenge.describe(), "en",
+                    clip.paths[fmt])
+                # the same recording replayed to a fresh challenge with the same actions (new schedule):
+                # the worst case of a replay, 1 in 80 of fresh challenges
+                fresh = _timed(ChallengeKind.ACTIONS, rng, "en", actions=challenge.actions)
+                add(f"{photo}/s{seed}/stale_actions{k}", "stale_actions", "", fresh.describe(), "en",
+                    clip.paths[fmt])
+                # ... and to a freshly issued challenge, as an attacker holding an old recording meets it
+                issued = _timed(ChallengeKind.ACTIONS, rng, "en")
+                add(f"{photo}/s{seed}/replayed_actions{k}", "replayed_actions", "", issued.describe(), "en",
+                    clip.paths[fmt])
+
+            if progress:
+                progress(f"{photo} seed {seed}: timed English digits")
+            en = _timed(ChallengeKind.DIGITS, rng, "en")
+            clip = render_for_challenge(photo, en, latency=(0.4, 1.8), blink_every=3.0, rng=rng, seed=seed + 40,
+                                        out_dir=cell, formats=(fmt,), name="en_timed", glasses=seed % 2 == 1)
+            add(f"{photo}/s{seed}/en_timed", "genuine", "digits_en_timed", en.describe(), "en", clip.paths[fmt])
 
             if progress:
                 progress(f"{photo} seed {seed}: Mandarin")
-            zh_digits = "".join(rng.choice("0123456789") for _ in range(4))
-            clip = render_subject(photo, digits=zh_digits, language="zh", script="blink@0.4", seed=seed + 50,
-                                  out_dir=cell, formats=(fmt,), name="zh_genuine")
-            add(f"{photo}/s{seed}/zh_genuine", "genuine", "digits_zh", f"digits:{zh_digits}", "zh",
-                clip.paths[fmt])
-            wrong_count = zh_digits[: 2 + seed % 2] if seed % 2 == 0 else zh_digits + zh_digits[:2]
-            clip_wc = render_subject(photo, digits=zh_digits, spoken_digits=wrong_count, language="zh",
-                                     script="blink@0.4", seed=seed + 60, out_dir=cell, formats=(fmt,),
+            zh = _timed(ChallengeKind.DIGITS, rng, "zh")
+            clip = render_for_challenge(photo, zh, latency=(0.4, 1.8), blink_every=3.0, rng=rng, seed=seed + 50,
+                                        out_dir=cell, formats=(fmt,), name="zh_genuine", hat=seed % 2 == 1)
+            add(f"{photo}/s{seed}/zh_genuine", "genuine", "digits_zh", zh.describe(), "zh", clip.paths[fmt])
+            # wrong count: the reader follows the prompts but says one digit too few or too many
+            script = follow_schedule_script(zh, latency=0.8, rng=rng).split(",")
+            says = [e for e in script if e.startswith("say_")]
+            if seed % 2 == 0:
+                script.remove(says[-1])
+            else:
+                script.append(f"say_{zh.digits[0]}@{float(says[-1].split('@')[1]) + 0.9:.2f}")
+            clip_wc = render_subject(photo, script=",".join(script), language="zh", seed=seed + 60,
+                                     duration=zh.record_seconds(_RULES), out_dir=cell, formats=(fmt,),
                                      name="zh_wrong_count")
-            add(f"{photo}/s{seed}/zh_wrong_count", "zh_wrong_count", "", f"digits:{zh_digits}", "zh",
-                clip_wc.paths[fmt])
+            add(f"{photo}/s{seed}/zh_wrong_count", "zh_wrong_count", "", zh.describe(), "zh", clip_wc.paths[fmt])
+            # the right digits read at the reader's own pace, not as they were shown
+            paced = render_subject(photo, digits=zh.digits, language="zh", seed=seed + 70,
+                                   duration=zh.record_seconds(_RULES), out_dir=cell, formats=(fmt,),
+                                   name="zh_own_pace")
+            add(f"{photo}/s{seed}/zh_own_pace", "zh_own_pace", "", zh.describe(), "zh", paced.paths[fmt])
             if still is not None and clip.audio is not None:
-                n = min(len(still.frames), int(len(clip.audio) / clip.sample_rate * still.fps))
-                p = encode_video(cell / f"zh_dubbed_photo.{fmt}", still.frames[:n], still.fps, clip.audio,
-                                 clip.sample_rate, container=fmt)
-                add(f"{photo}/s{seed}/zh_dubbed_photo", "zh_dubbed_photo", "", f"digits:{zh_digits}", "zh", p)
+                p = _dub(cell / f"zh_dubbed_photo.{fmt}", still, clip, fmt)
+                add(f"{photo}/s{seed}/zh_dubbed_photo", "zh_dubbed_photo", "", zh.describe(), "zh", p)
             manifest.write_text(json.dumps([asdict(i) for i in cell_items], indent=1))
             items.extend(cell_items)
     return items
+
+
+def _dub(path: Path, still: Any, voice: Any, fmt: Literal["webm", "mp4"]) -> Path:
+    """The still print's frames with ``voice``'s audio, both cut to the shorter (a truncated upload is
+    refused as ``media.truncated`` before any check, which would not test the lips)."""
+    from pensioncert.media.encode import encode_video
+
+    n = min(len(still.frames), int(len(voice.audio) / voice.sample_rate * still.fps))
+    audio = voice.audio[: int(n / still.fps * voice.sample_rate)]
+    return encode_video(path, still.frames[:n], still.fps, audio, voice.sample_rate, container=fmt)
 
 
 @dataclass
