@@ -203,6 +203,11 @@ class LivenessSettings(BaseModel):
     # under 0.3 at 0.34-0.38; drawn anywhere, one run of the eval failed her. A second spent
     # turned throughout gives its most frontal frame.
     identity_max_turn: float = 0.5
+    # Each sampled frame may lie this much over face.match_threshold; their mean may not. Measured
+    # (4 synthetic subjects, frames against their own photo and the 3 others'): genuine
+    # near-frontal frames up to 0.50 (ocv_actress_a; one such frame failed her at 0.48), impostor
+    # frames never under 0.57.
+    identity_frame_margin: float = 0.04
     # Continuity of the face track (liveness.continuity): a neighbouring-frame difference this many
     # times the recording's median one is a cut. Synthetic suite: genuine <= 5.8 (fast turns),
     # splices of two subjects at the same pose on the same background 11.7-13.6.

@@ -182,6 +182,7 @@ def decide_frames(
     alignment: Sequence[NDArray[np.float64]],
     *,
     threshold: float | None = None,
+    frame_margin: float = 0.0,
     settings: FaceSettings | None = None,
 ) -> VideoMatchDecision:
     """Every given frame must show the reference person (the caller chose the frames and found the faces).
@@ -193,6 +194,9 @@ def decide_frames(
     (``identity_consistent``). Without a reference the frames are compared with each other
     only (``same_person`` = consistent): the caller decides what a recording of nobody in
     particular is worth. A frame whose face cannot be aligned counts as not the person.
+    ``frame_margin`` loosens the limit for single video frames (a blink, a word, a slight turn
+    move one frame's descriptor more than a still photo's); their mean must still be within
+    the threshold itself.
     """
     config = settings or get_settings().face
     limit = match_threshold() if threshold is None else threshold
@@ -204,13 +208,15 @@ def decide_frames(
         except Exception:  # alignment failed on this frame: no evidence that it is the person
             unusable += 1
     reasons: list[str] = []
+    per_frame = limit + frame_margin
     mutual = [face_distance(a, b) for a, b in itertools.combinations(embeddings, 2)]
-    consistent = not mutual or max(mutual) <= limit
+    consistent = not mutual or max(mutual) <= per_frame
     if not consistent:
         reasons.append("face.identity_changed")
     ref = reference_embedding if reference_embedding is not None else (embeddings[0] if embeddings else None)
     distances = [face_distance(ref, e) for e in embeddings] if ref is not None else []
-    matches = bool(distances) and unusable == 0 and all(d <= limit for d in distances)
+    matches = (bool(distances) and unusable == 0 and all(d <= per_frame for d in distances)
+               and float(np.mean(distances)) <= limit)
     if unusable:
         reasons.append("face.too_few_usable_frames")
     if not matches and reference_embedding is not None:

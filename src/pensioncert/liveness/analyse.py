@@ -482,7 +482,8 @@ def _identity_check(frames: NDArray[np.uint8], track: FaceTrack, sig: Signals, t
                                 "sampled": chosen}
     if len(chosen) < needed:
         return _not_run("identity", "liveness.too_few_face_frames", **evidence), None, None
-    match = bio.decide_frames(reference, [frames[i] for i in chosen], [five_points(track.points[i]) for i in chosen])
+    match = bio.decide_frames(reference, [frames[i] for i in chosen], [five_points(track.points[i]) for i in chosen],
+                              frame_margin=cfg.identity_frame_margin)
     best = chosen[match.best_frame_index] if match.best_frame_index is not None else None
     evidence |= {"consistent": match.identity_consistent, "same_person": match.same_person,
                  "distances": [round(d, 3) for d in match.frame_distances], "engine_reasons": match.reasons}
