@@ -11,20 +11,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from pensioncert.evaluation.harness import ManualQueue  # the test runs run_verification itself
 from tests.api import support
-
-
-class ManualQueue:
-    """A queue that only records job ids: the test runs ``run_verification`` itself."""
-
-    def __init__(self) -> None:
-        self.jobs: list[str] = []
-
-    def enqueue(self, job_id: str) -> None:
-        self.jobs.append(job_id)
-
-    def shutdown(self, wait: bool = True) -> None:
-        return None
 
 
 @dataclass

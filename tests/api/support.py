@@ -16,10 +16,11 @@ import random
 import tempfile
 import threading
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from pathlib import Path
 
+from pensioncert.clock import agency_today
 from pensioncert.liveness.challenges import Challenge, ChallengeKind, issue_challenge, start_challenge
 from pensioncert.settings import get_settings
 
@@ -40,7 +41,8 @@ WITH_PHOTO = (IN_WINDOW, OVERDUE, OVERDUE_OLD, IN_WINDOW_2)
 
 
 def cst_today() -> date:
-    return (datetime.now(UTC) + timedelta(hours=8)).date()
+    """The agency's day, as the API's ``Today`` dependency has it."""
+    return agency_today()
 
 
 def flow_env(monkeypatch: object) -> None:

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from pensioncert.clock import agency_today
 from pensioncert.liveness.challenges import Challenge, ChallengeKind
 
 # Environment the harness sets while it runs (restored afterwards).
@@ -119,7 +120,7 @@ class Outcome:
         return cls(REFUSED, [error.code], refused_step=error.step)
 
 
-class _ManualQueue:
+class ManualQueue:
     """The in-process queue, drained by the harness itself: the job runs when the harness says."""
 
     def __init__(self) -> None:
@@ -130,11 +131,6 @@ class _ManualQueue:
 
     def shutdown(self, wait: bool = True) -> None:
         return None
-
-
-def cst_today() -> date:
-    """The agency's calendar day (China Standard Time), as the API's ``Today`` dependency has it."""
-    return (datetime.now(UTC) + timedelta(hours=8)).date()
 
 
 def png_bytes(image: NDArray[np.uint8]) -> bytes:
@@ -162,9 +158,9 @@ class Harness:
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self._saved: dict[str, str | None] = {}
         self._client: Any = None
-        self._queue = _ManualQueue()
+        self._queue = ManualQueue()
         self._ids = itertools.count(1)
-        self._today = cst_today()
+        self._today = agency_today()
 
     # -------------------------------------------------------------- lifetime
 

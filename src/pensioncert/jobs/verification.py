@@ -206,12 +206,10 @@ def _analyse(database: Database, store: MediaStore, job_id: str) -> Analysis:
         verdict = analyse_recording(video, challenge, embedding)
     except MediaError as bad_media:
         return Analysis(False, [bad_media.code], reference_source=source)
+    # With no reference (enrolment) the analyser's identity check is consistency alone; the
+    # verdict's own per-check evidence decides, and _review_reasons sends it to a reviewer.
     passed = bool(verdict.passed)
     reasons = [str(reason) for reason in verdict.reasons]
-    if source == "enroll":
-        # Nothing to compare with: liveness alone decides whether a reviewer gets the case.
-        reasons = [r for r in reasons if not r.startswith("face.no_reference")]
-        passed = not reasons
     match = getattr(verdict, "face_match", None)
     if passed and match is None:
         # A pass with no identity evidence means the face engine did not run: an error, never a skip.

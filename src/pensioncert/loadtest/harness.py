@@ -24,6 +24,7 @@ from typing import Any
 
 import httpx
 
+from pensioncert.clock import agency_today
 from pensioncert.loadtest.clips import ACTION_SECONDS, SCHEDULE_ENV, ensure_clips
 from pensioncert.loadtest.population import Person, make_retirees, png_bytes
 from pensioncert.loadtest.stack import Stack, StackConfig
@@ -238,7 +239,7 @@ def run_loadtest(config: LoadTestConfig) -> LoadTestResult:
         protector = Protector(keys[DATA_KEY_VARIABLE], keys[LOOKUP_KEY_VARIABLE])
         database = Database(stack.database_url)
         count = max(100, config.users * int(config.duration / 2 + 10))
-        today = (datetime.now(UTC) + timedelta(hours=8)).date()
+        today = agency_today()
         people = make_retirees(database, protector, count, today, png_bytes(load_photo("grace_hopper")))
         database.dispose()
         say(f"{count} retirees seeded; {config.users} users for {config.duration:.0f} s on {stack.base_url}")
