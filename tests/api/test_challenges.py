@@ -200,3 +200,43 @@ def test_no_challenge_starts_while_a_recording_is_being_checked(api: Api) -> Non
                                     state="running", created_at=datetime.now().astimezone()))
     assert_error(api.start(session_id, older["id"]), 409, "flow.verification_running")
     assert _row(older["id"]).started_at is None
+
+
+def test_abandoned_starts_use_up_the_session_and_day_caps(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Challenge shopping: starting challenge after challenge to find one an old recording fits.
+
+    Each start reveals content and schedule, so each start is an attempt whether or not an
+    answer follows; issuing alone reveals nothing and costs nothing.
+    """
+    from pensioncert.settings import get_settings
+
+    monkeypatch.setenv("PENSIONCERT_LIVENESS__MAX_ATTEMPTS_PER_SESSION", "2")
+    monkeypatch.setenv("PENSIONCERT_LIVENESS__MAX_ATTEMPTS_PER_RETIREE_PER_DAY", "3")
+    get_settings.cache_clear()
+    first = _identified(api, name=support.IN_WINDOW_2)
+    for _ in range(3):  # issued, never started: free
+        api.challenge(first).json()
+    api.started_challenge(first)
+    api.started_challenge(first)  # two starts, nothing uploaded
+    assert_error(api.challenge(first), 429, "flow.retry_cap_session")
+    second = _identified(api, name=support.IN_WINDOW_2)  # a new session: the day's count carries over
+    api.started_challenge(second)
+    assert_error(api.challenge(second), 429, "flow.retry_cap_day")
+    assert _jobs() == 0
+
+
+def test_a_start_whose_check_failed_on_our_side_is_not_counted(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pensioncert.settings import get_settings
+    from pensioncert.storage.db import get_database
+
+    monkeypatch.setenv("PENSIONCERT_LIVENESS__MAX_ATTEMPTS_PER_SESSION", "1")
+    get_settings.cache_clear()
+    session_id = _identified(api, name=support.IN_WINDOW_2)
+    started = api.started_challenge(session_id)
+    with get_database().session() as session:
+        session.add(VerificationJob(id="errored-job", session_id=session_id, challenge_id=started["id"],
+                                    state="decided", result="error", created_at=datetime.now().astimezone()))
+    assert api.challenge(session_id).status_code == 201
+    with get_database().session() as session:
+        session.get(VerificationJob, "errored-job").result = "failed"  # type: ignore[union-attr]
+    assert_error(api.challenge(session_id), 429, "flow.retry_cap_session")

@@ -28,7 +28,7 @@ from pensioncert.settings import Settings, get_settings
 from pensioncert.storage.crypto import Protector
 from pensioncert.storage.media_store import MediaStore
 from pensioncert.storage.models import CertificationRecord, CertSession, Challenge, Retiree, VerificationJob
-from pensioncert.storage.repository import audit, failures_since, find_retiree
+from pensioncert.storage.repository import audit, failures_since, find_retiree, recordings_started
 
 CHANNELS = ("wechat", "alipay", "cityapp", "terminal")
 MODES = ("self", "proxy")
@@ -387,9 +387,9 @@ def issue(session: Session, cert_session: CertSession, *, today: date, now: date
 
 def _check_caps(session: Session, cert_session: CertSession, retiree: Retiree, now: datetime,
                 settings: Settings) -> None:
-    if rules.attempts_exhausted_in_session(session_failures(session, cert_session.id), settings.liveness):
+    if rules.attempts_exhausted_in_session(attempts_in_session(session, cert_session.id), settings.liveness):
         raise FlowError("flow.retry_cap_session", 429)
-    if rules.attempts_exhausted_today(failures_since(session, retiree.id, day_start(now)), settings.liveness):
+    if rules.attempts_exhausted_today(attempts_today(session, retiree.id, now), settings.liveness):
         raise FlowError("flow.retry_cap_day", 429)
 
 
@@ -403,6 +403,18 @@ def session_failures(session: Session, session_id: str) -> int:
         select(CertificationRecord.id).where(CertificationRecord.session_id == session_id,
                                              CertificationRecord.result == FAILED)
     )))
+
+
+def attempts_in_session(session: Session, session_id: str) -> int:
+    """Attempts a session has used for its retry cap: every started recording, failed or abandoned."""
+    return max(session_failures(session, session_id), recordings_started(session, session_id=session_id))
+
+
+def attempts_today(session: Session, retiree_id: int, now: datetime) -> int:
+    """Attempts a retiree has used today (the agency's day), over all sessions: starts or failures."""
+    since = day_start(now)
+    return max(failures_since(session, retiree_id, since),
+               recordings_started(session, retiree_id=retiree_id, since=since))
 
 
 def as_rule_challenge(row: Challenge) -> rules.Challenge:
@@ -525,13 +537,12 @@ def advice_for(session: Session, cert_session: CertSession, result: str | None, 
     advice = Advice(offline_channels=list(OFFLINE_CHANNELS))
     if result in (FAILED, REVIEW, "error"):
         advice.retry_advice = list(RETRY_ADVICE)
-    used = session_failures(session, cert_session.id)
+    used = attempts_in_session(session, cert_session.id)
     left = max(0, limits.max_attempts_per_session - used)
     if left == 0:
         advice.cap = "flow.retry_cap_session"
     if cert_session.retiree_id is not None:
-        today_left = limits.max_attempts_per_retiree_per_day - failures_since(
-            session, cert_session.retiree_id, day_start(now))
+        today_left = limits.max_attempts_per_retiree_per_day - attempts_today(session, cert_session.retiree_id, now)
         if today_left <= 0 and advice.cap is None:
             advice.cap = "flow.retry_cap_day"
         left = min(left, max(0, today_left))

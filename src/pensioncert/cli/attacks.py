@@ -61,6 +61,31 @@ def eval_attacks(
     _print(report)
 
 
+@eval_app.command("timing")
+def eval_timing(
+    split: Annotated[str, typer.Option("--split", help="tuning (choose) or report (quote).")] = "report",
+    trials: Annotated[int, typer.Option("--trials", min=100, help="Simulated answers per variant.")] = 20000,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """How often a genuine answer made for one schedule fits a fresh one (same content): timing's share."""
+    from pensioncert.evaluation.timing import SPLIT_SEEDS, simulate
+    from pensioncert.settings import get_settings
+
+    if split not in SPLIT_SEEDS:
+        raise typer.BadParameter(f"--split must be one of {', '.join(SPLIT_SEEDS)}")
+    report = simulate(get_settings().liveness, trials=trials, seed=SPLIT_SEEDS[split])
+    if as_json:
+        print(json.dumps(report.as_dict(), indent=1))
+        return
+    table = Table(title=f"Timed prompts: same content replayed to a fresh schedule ({trials} trials, {split})")
+    for column in ("challenge", "genuine fit", "replay fit", "mean / max recording (s)"):
+        table.add_column(column, justify="right")
+    for name in report.replay_fit:
+        table.add_row(name, f"{100 * report.genuine_fit[name]:.1f} %", f"{100 * report.replay_fit[name]:.1f} %",
+                      f"{report.mean_record_seconds[name]} / {report.max_record_seconds[name]}")
+    Console().print(table)
+
+
 def _run_seed_list(seed: int, kinds: list[str]) -> list[Any]:
     from pensioncert.evaluation.attacks import run_seed
 

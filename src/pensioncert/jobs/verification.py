@@ -33,7 +33,7 @@ from pensioncert.storage.crypto import protector_from_settings
 from pensioncert.storage.db import Database, get_database
 from pensioncert.storage.media_store import MediaStore, media_store_from_settings
 from pensioncert.storage.models import CertSession, Challenge, Retiree, VerificationJob
-from pensioncert.storage.repository import audit, failures_since, notify, record_certification
+from pensioncert.storage.repository import audit, notify, record_certification
 
 log = logging.getLogger(__name__)
 
@@ -335,9 +335,8 @@ def _apply(session: Session, store: MediaStore, cert_session: CertSession, retir
     state = result
     if result == flow.FAILED:
         limits = get_settings().liveness
-        session_capped = flow.session_failures(session, cert_session.id) >= limits.max_attempts_per_session
-        failed_today = failures_since(session, retiree.id, flow.day_start(now))
-        day_capped = failed_today >= limits.max_attempts_per_retiree_per_day
+        session_capped = flow.attempts_in_session(session, cert_session.id) >= limits.max_attempts_per_session
+        day_capped = flow.attempts_today(session, retiree.id, now) >= limits.max_attempts_per_retiree_per_day
         if session_capped or day_capped:
             # DOMAIN.md: after a few failures, advise another channel and offer manual review.
             record_certification(

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pensioncert.liveness.landmarks import F64, Signals
+from pensioncert.liveness.timing import action_window
 from pensioncert.settings import LivenessSettings
 
 
@@ -149,13 +150,13 @@ def detect_timed_actions(sig: Signals, times: F64, requested: tuple[str, ...], s
     for action in CHALLENGE_ACTIONS:
         events.extend(_excursions(action, scores[action], times))
     events.sort(key=lambda e: e.start)
-    lo, hi = settings.action_response_min_seconds, settings.action_response_max_seconds
     matched: list[ActionEvent | None] = []
     latencies: list[float | None] = []
     reasons: list[str] = []
     cursor = -np.inf
     for action, prompt in zip(requested, schedule, strict=True):
-        hit = next((e for e in events if e.action == action and prompt + lo <= e.start <= prompt + hi
+        low, high = action_window(prompt, settings)
+        hit = next((e for e in events if e.action == action and low <= e.start <= high
                     and e.start > cursor and e not in matched), None)
         matched.append(hit)
         latencies.append(None if hit is None else hit.start - prompt)

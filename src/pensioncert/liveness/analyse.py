@@ -37,6 +37,7 @@ from pensioncert.liveness.speech import (
     default_recognizers,
     voice_segments,
 )
+from pensioncert.liveness.timing import digit_timing
 from pensioncert.media.decode import DecodedMedia, decode_media
 from pensioncert.settings import LivenessSettings, Settings, get_settings
 
@@ -369,19 +370,16 @@ def _digit_timing(sig: Signals, media: DecodedMedia, challenge: Challenge, cfg: 
     scores["voiced_digits"] = float(len(segments))
     if len(segments) != len(prompts):
         return ["liveness.digits_not_heard"]
-    onsets = np.array([a for a, _ in segments])
-    latencies = onsets - np.asarray(prompts)
-    gap_error = float(np.max(np.abs(np.diff(latencies)))) if len(latencies) > 1 else 0.0
+    timing = digit_timing([a for a, _ in segments], prompts, cfg)
     rest = _mouth_at_rest(sig.mouth, media.times, segments)
     opening = [float(np.nanmax(sig.mouth[(media.times >= a - 0.1) & (media.times <= b + 0.1)])
                      - rest) if np.any((media.times >= a - 0.1) & (media.times <= b + 0.1)) else float("nan")
                for a, b in segments]
-    detail |= {"latencies_s": [round(float(x), 2) for x in latencies], "gap_error_s": round(gap_error, 2),
+    detail |= {"latencies_s": [round(x, 2) for x in timing.latencies], "gap_error_s": round(timing.gap_error, 2),
                "mouth_opening": [round(x, 3) for x in opening]}
-    scores |= {"digit_gap_error": gap_error, "digit_latency_max": float(latencies.max())}
+    scores |= {"digit_gap_error": timing.gap_error, "digit_latency_max": max(timing.latencies)}
     reasons = []
-    in_window = (latencies >= cfg.digit_response_min_seconds) & (latencies <= cfg.digit_response_max_seconds)
-    if not in_window.all() or gap_error > cfg.digit_gap_tolerance_seconds:
+    if not timing.in_time:
         reasons.append("liveness.digits_not_in_time")
     if not all(np.isfinite(x) and x >= cfg.digit_mouth_open_delta for x in opening):
         reasons.append("liveness.voice_not_in_sync")

@@ -10,7 +10,7 @@ from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
-from sqlalchemy import Executable, func, select
+from sqlalchemy import Executable, func, or_, select
 from sqlalchemy.orm import Session
 
 from pensioncert import messages
@@ -24,7 +24,15 @@ from pensioncert.domain.eligibility import (
 )
 from pensioncert.domain.idnumber import mask_id_number
 from pensioncert.storage.crypto import Protector
-from pensioncert.storage.models import AuditEntry, CertificationRecord, Notification, Retiree
+from pensioncert.storage.models import (
+    AuditEntry,
+    CertificationRecord,
+    CertSession,
+    Challenge,
+    Notification,
+    Retiree,
+    VerificationJob,
+)
 
 
 def utcnow() -> datetime:
@@ -170,6 +178,31 @@ def history(session: Session, retiree_id: int) -> list[CertificationRecord]:
             .order_by(CertificationRecord.id.desc())
         )
     )
+
+
+def recordings_started(session: Session, *, session_id: str | None = None, retiree_id: int | None = None,
+                       since: datetime | None = None) -> int:
+    """Challenges whose recording was started (content and schedule revealed), in a session or of a retiree.
+
+    A start is an attempt whether or not an answer is uploaded: otherwise an attacker could
+    start challenge after challenge, look at what each asks and when, and answer only the one
+    an old recording happens to fit (challenge shopping). A start whose verification ended in
+    a system error (``result == "error"``: the service's fault) does not count.
+    """
+    query = (
+        select(func.count()).select_from(Challenge)
+        .join(CertSession, CertSession.id == Challenge.session_id)
+        .outerjoin(VerificationJob, VerificationJob.challenge_id == Challenge.id)
+        .where(Challenge.started_at.is_not(None),
+               or_(VerificationJob.result.is_(None), VerificationJob.result != "error"))
+    )
+    if session_id is not None:
+        query = query.where(Challenge.session_id == session_id)
+    if retiree_id is not None:
+        query = query.where(CertSession.retiree_id == retiree_id)
+    if since is not None:
+        query = query.where(Challenge.started_at >= since)
+    return int(session.scalar(query) or 0)
 
 
 def failures_since(session: Session, retiree_id: int, since: datetime) -> int:
