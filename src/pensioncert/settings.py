@@ -84,6 +84,12 @@ class LivenessSettings(BaseModel):
     challenge_ttl_seconds: int = 300
     max_attempts_per_session: int = 3
     max_attempts_per_retiree_per_day: int = 5
+    # ... and over any 30 days: the bound on patience. Every start counts (challenge shopping), and a
+    # replay of an old recording fits a fresh challenge with a small chance p per start (eval timing,
+    # eval attacks: docs/liveness.md "Threats"), so an attacker's chance in 30 days is <= 12 p;
+    # without this, 5 a day for a 3-month window is 450 starts. A genuine user who needs more goes to
+    # an offline channel (window, community workstation, door-to-door).
+    max_attempts_per_retiree_per_30_days: int = 12
     min_actions: int = 2
     max_actions: int = 3
     # Timed prompts (the freshness proof, docs/liveness.md "Timed challenges"): the server draws a

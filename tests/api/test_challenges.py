@@ -240,3 +240,27 @@ def test_a_start_whose_check_failed_on_our_side_is_not_counted(api: Api, monkeyp
     with get_database().session() as session:
         session.get(VerificationJob, "errored-job").result = "failed"  # type: ignore[union-attr]
     assert_error(api.challenge(session_id), 429, "flow.retry_cap_session")
+
+
+def test_thirty_days_of_tries_then_offline_channels_only(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bound on a patient replayer: tries of any 30 days, over sessions and days."""
+    from pensioncert.settings import get_settings
+    from pensioncert.storage.db import get_database
+
+    monkeypatch.setenv("PENSIONCERT_LIVENESS__MAX_ATTEMPTS_PER_SESSION", "2")
+    monkeypatch.setenv("PENSIONCERT_LIVENESS__MAX_ATTEMPTS_PER_RETIREE_PER_DAY", "2")
+    monkeypatch.setenv("PENSIONCERT_LIVENESS__MAX_ATTEMPTS_PER_RETIREE_PER_30_DAYS", "3")
+    get_settings.cache_clear()
+    earlier = _identified(api, name=support.IN_WINDOW_2)
+    starts = [api.started_challenge(earlier)["id"] for _ in range(2)]
+    for days_ago, challenge_id in zip((29, 3), starts, strict=True):  # two tries on earlier days
+        _shift_start(challenge_id, days_ago * 86400)
+    today = _identified(api, name=support.IN_WINDOW_2)
+    api.started_challenge(today)  # the third in 30 days, the first today
+    refused = assert_error(api.challenge(today), 429, "flow.retry_cap_month")
+    assert "上门" in str(refused)
+    with get_database().session() as session:  # a month later the oldest try no longer counts
+        row = session.get(Challenge, starts[0])
+        assert row is not None and row.started_at is not None
+        row.started_at = row.started_at - timedelta(days=2)
+    assert api.challenge(today).status_code == 201

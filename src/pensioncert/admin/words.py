@@ -13,7 +13,7 @@ from pensioncert.storage.models import CertificationRecord
 ENROL_NOTE = "reference enrolled from this recording"
 CARD_ENROL_NOTE = "reference enrolled from this session's ID-card portrait"
 RETRY_CAP_NOTE = "retry cap reached on the phone channel"
-RETRY_CAP_REASONS = ("flow.retry_cap_session", "flow.retry_cap_day")
+RETRY_CAP_REASONS = ("flow.retry_cap_session", "flow.retry_cap_day", "flow.retry_cap_month")
 # Why the verification job sent a recording it passed to a reviewer (jobs/verification.py).
 REVIEW_KINDS = {
     "flow.review_no_reference": "enrolment",

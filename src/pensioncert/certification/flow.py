@@ -391,6 +391,8 @@ def _check_caps(session: Session, cert_session: CertSession, retiree: Retiree, n
         raise FlowError("flow.retry_cap_session", 429)
     if rules.attempts_exhausted_today(attempts_today(session, retiree.id, now), settings.liveness):
         raise FlowError("flow.retry_cap_day", 429)
+    if rules.attempts_exhausted_in_30_days(attempts_in_30_days(session, retiree.id, now), settings.liveness):
+        raise FlowError("flow.retry_cap_month", 429)
 
 
 def day_start(now: datetime) -> datetime:
@@ -413,6 +415,13 @@ def attempts_in_session(session: Session, session_id: str) -> int:
 def attempts_today(session: Session, retiree_id: int, now: datetime) -> int:
     """Attempts a retiree has used today (the agency's day), over all sessions: starts or failures."""
     since = day_start(now)
+    return max(failures_since(session, retiree_id, since),
+               recordings_started(session, retiree_id=retiree_id, since=since))
+
+
+def attempts_in_30_days(session: Session, retiree_id: int, now: datetime) -> int:
+    """Attempts a retiree has used in the last 30 days (rolling), over all sessions: starts or failures."""
+    since = now - timedelta(days=30)
     return max(failures_since(session, retiree_id, since),
                recordings_started(session, retiree_id=retiree_id, since=since))
 
@@ -545,7 +554,11 @@ def advice_for(session: Session, cert_session: CertSession, result: str | None, 
         today_left = limits.max_attempts_per_retiree_per_day - attempts_today(session, cert_session.retiree_id, now)
         if today_left <= 0 and advice.cap is None:
             advice.cap = "flow.retry_cap_day"
-        left = min(left, max(0, today_left))
+        month_left = limits.max_attempts_per_retiree_per_30_days - attempts_in_30_days(
+            session, cert_session.retiree_id, now)
+        if month_left <= 0 and advice.cap is None:
+            advice.cap = "flow.retry_cap_month"
+        left = min(left, max(0, today_left), max(0, month_left))
     advice.attempts_left = left
     advice.retry_allowed = result in (FAILED, "error") and left > 0
     advice.manual_review = result == REVIEW or (result == FAILED and left == 0)

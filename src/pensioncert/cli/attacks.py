@@ -26,6 +26,8 @@ def eval_attacks(
     seeds: Annotated[int, typer.Option("--seeds", help="Run only the first N seeds of the split (0: all).")] = 0,
     only: Annotated[str, typer.Option("--only", help="Comma-separated attempt kinds (default: all).")] = "",
     workers: Annotated[int, typer.Option("--workers", min=1, help="Processes, one seed each.")] = 1,
+    genuine_repeat: Annotated[int, typer.Option("--genuine-repeat", min=1,
+                                                help="Genuine attempts of each genuine kind per seed.")] = 1,
     details: Annotated[bool, typer.Option("--details", help="Add every attempt to the JSON.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON: apcer, bpcer, counts.")] = False,
 ) -> None:
@@ -39,6 +41,7 @@ def eval_attacks(
     unknown = set(kinds) - set(GENUINE) - set(ATTACKS)
     if unknown:
         raise typer.BadParameter(f"unknown kinds {sorted(unknown)}; known: {', '.join((*GENUINE, *ATTACKS))}")
+    kinds = [k for kind in kinds for k in [kind] * (genuine_repeat if kind in GENUINE else 1)]
     records: list[Any] = []
     with _progress() as bar:
         task = bar.add_task("attacks", total=len(chosen) * len(kinds))

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from pensioncert.evaluation.harness import Harness, Outcome, Person, Revealed
+from pensioncert.liveness.challenges import Challenge
 from pensioncert.synth.clip import Clip
 
 TUNING_SEEDS = (0, 1, 2, 3)
@@ -44,6 +45,8 @@ ATTACKS = (
     "cut_splice",
     "replay_every_action",
     "replay_earlier_session",
+    "replay_same_actions",
+    "replay_earlier_reading",
     "digits_wrong_timing",
     "digits_other_language",
     "card_other_person",
@@ -189,7 +192,9 @@ class _Seed:
     victim: str
     attacker: str
     rng: random.Random
-    earlier: dict[str, Clip] = field(default_factory=dict)  # kind of challenge -> a genuine answer
+    # (kind, language) of a challenge -> a genuine answer to it, and what that challenge asked
+    earlier: dict[tuple[str, str], tuple[Clip, Revealed]] = field(default_factory=dict)
+    visits: dict[str, int] = field(default_factory=lambda: defaultdict(int))  # attempts made so far, per kind
 
     def reference(self, photo: str) -> bytes:
         from pensioncert.evaluation.harness import png_bytes
@@ -208,7 +213,7 @@ def _channel(kind: str) -> tuple[str, str]:
     """Channel and session language for an attempt: actions on the city app, digits on WeChat."""
     if kind in ("genuine_digits_en",):
         return "wechat", "en"
-    if "digits" in kind or kind.startswith("card_"):
+    if "digits" in kind or "reading" in kind or kind.startswith("card_"):
         return "wechat", "zh-CN"
     return "cityapp", "zh-CN"
 
@@ -247,19 +252,27 @@ def _attempt(ctx: _Seed, kind: str) -> AttemptRecord:
 
     victim_ref = ctx.reference(ctx.victim)
     card: tuple[bytes, bytes | None] | None = None
+    pin: Challenge | None = None
     person = h.enrol(victim_ref)
-    render_seed = seed * 100 + len(kind)
+    visit = ctx.visits[kind]
+    ctx.visits[kind] += 1
+    render_seed = seed * 100 + len(kind) + 1000 * visit
 
     def genuine(revealed: Revealed) -> Clip:
         # Every third genuine subject wears glasses, every third a hat (synth.subject draws them).
-        clip = render_answer(ctx.victim, revealed, render_seed, rng, glasses=seed % 3 == 1, hat=seed % 3 == 2)
-        ctx.earlier.setdefault(revealed.kind, clip)
+        look = (seed + visit) % 3
+        clip = render_answer(ctx.victim, revealed, render_seed, rng, glasses=look == 1, hat=look == 2)
+        ctx.earlier.setdefault((revealed.kind, revealed.language), (clip, revealed))
         return clip
 
-    def earlier(kind_of: str) -> Clip:
-        if kind_of not in ctx.earlier:  # not made yet in this seed: an earlier visit makes it
-            _attempt(ctx, "genuine_actions" if kind_of == "actions" else "genuine_digits_zh")
-        return ctx.earlier[kind_of]
+    def earlier_answer(kind_of: str, language: str = "zh") -> tuple[Clip, Revealed]:
+        if (kind_of, language) not in ctx.earlier:  # not made yet in this seed: an earlier visit makes it
+            _attempt(ctx, {("actions", "zh"): "genuine_actions", ("digits", "en"): "genuine_digits_en"}.get(
+                (kind_of, language), "genuine_digits_zh"))
+        return ctx.earlier[(kind_of, language)]
+
+    def earlier(kind_of: str, language: str = "zh") -> Clip:
+        return earlier_answer(kind_of, language)[0]
 
     make: Callable[[Revealed], Clip]
     if kind.startswith("genuine"):
@@ -294,6 +307,17 @@ def _attempt(ctx: _Seed, kind: str) -> AttemptRecord:
     elif kind == "replay_earlier_session":
         def make(revealed: Revealed) -> Clip:
             return earlier(revealed.kind)
+    elif kind == "replay_same_actions":
+        # The attacker starts challenge after challenge until one asks the actions of an old
+        # recording, in its order (1 in 40-120 starts); that conditional case is measured here.
+        pin = _same_content_fresh_schedule(earlier_answer("actions")[1], rng)
+
+        def make(revealed: Revealed) -> Clip:
+            return earlier("actions")
+    elif kind == "replay_earlier_reading":
+        # Any Mandarin reading of four digits: the content is not recognised, only its timing.
+        def make(revealed: Revealed) -> Clip:
+            return earlier("digits", revealed.language)
     elif kind == "digits_wrong_timing":
         def make(revealed: Revealed) -> Clip:
             return render_answer(ctx.victim, revealed, render_seed, rng, timed=False)
@@ -320,8 +344,19 @@ def _attempt(ctx: _Seed, kind: str) -> AttemptRecord:
             return render_answer(ctx.victim, revealed, render_seed, rng, extra=unrequested)
     else:
         raise ValueError(f"unknown attempt kind {kind!r}")
-    outcome = h.attempt(person, timed(make), channel=channel, language=language, card=card)
+    outcome = h.attempt(person, timed(make), channel=channel, language=language, card=card, pin=pin)
     return AttemptRecord(kind, seed, ctx.victim, outcome, rendered)
+
+
+def _same_content_fresh_schedule(old: Revealed, rng: random.Random) -> Challenge:
+    """``old``'s content with a schedule drawn afresh, as the server would draw it."""
+    from dataclasses import replace
+
+    from pensioncert.liveness.challenges import ChallengeKind, draw_schedule
+    from pensioncert.settings import get_settings
+
+    schedule = draw_schedule(ChallengeKind(old.kind), len(old.as_challenge().steps), rng, get_settings().liveness)
+    return replace(old.as_challenge(), schedule=schedule)
 
 
 def run_seed(seed: int, kinds: Sequence[str] = (*GENUINE, *ATTACKS), *,

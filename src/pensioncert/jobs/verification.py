@@ -337,11 +337,13 @@ def _apply(session: Session, store: MediaStore, cert_session: CertSession, retir
         limits = get_settings().liveness
         session_capped = flow.attempts_in_session(session, cert_session.id) >= limits.max_attempts_per_session
         day_capped = flow.attempts_today(session, retiree.id, now) >= limits.max_attempts_per_retiree_per_day
-        if session_capped or day_capped:
+        month_capped = flow.attempts_in_30_days(session, retiree.id, now) >= limits.max_attempts_per_retiree_per_30_days
+        if session_capped or day_capped or month_capped:
             # DOMAIN.md: after a few failures, advise another channel and offer manual review.
             record_certification(
                 session, retiree, channel=cert_session.channel, method="manual_review", result=flow.REVIEW,
-                reasons=["flow.retry_cap_session" if session_capped else "flow.retry_cap_day"],
+                reasons=["flow.retry_cap_session" if session_capped
+                         else "flow.retry_cap_day" if day_capped else "flow.retry_cap_month"],
                 scores={"job_id": job.id}, session_id=cert_session.id, proxy=flow.proxy_of(cert_session),
                 notes="retry cap reached on the phone channel",
             )

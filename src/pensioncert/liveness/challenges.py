@@ -43,6 +43,7 @@ class ChallengeRules(Protocol):
     challenge_ttl_seconds: int
     max_attempts_per_session: int
     max_attempts_per_retiree_per_day: int
+    max_attempts_per_retiree_per_30_days: int
     min_actions: int
     max_actions: int
     first_prompt_min_seconds: float
@@ -251,6 +252,11 @@ def attempts_exhausted_in_session(failed_attempts: int, settings: ChallengeRules
 def attempts_exhausted_today(failed_attempts_today: int, settings: ChallengeRules) -> bool:
     """True once a retiree has used up today's tries across sessions (offer manual review)."""
     return failed_attempts_today >= settings.max_attempts_per_retiree_per_day
+
+
+def attempts_exhausted_in_30_days(attempts: int, settings: ChallengeRules) -> bool:
+    """True once a retiree has used the tries of any 30 days: offline channels only (bounds a patient replayer)."""
+    return attempts >= settings.max_attempts_per_retiree_per_30_days
 
 
 def parse_challenge(spec: str, *, session_id: str = "cli", now: datetime | None = None,
