@@ -104,7 +104,7 @@ class Advice:
     attempts_left: int = 0
     retry_allowed: bool = False
     manual_review: bool = False
-    cap: str | None = None  # flow.retry_cap_session | flow.retry_cap_day once a cap is reached
+    cap: str | None = None  # flow.retry_cap_session | _day | _month once a cap is reached
 
 
 # ---------------------------------------------------------------- sessions
