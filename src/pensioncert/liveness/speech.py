@@ -1,22 +1,31 @@
-"""Spoken-digit evidence: recognizer verification (English) and language-neutral evidence.
+"""Spoken-digit evidence: recognizer verification (English, Mandarin) and language-neutral evidence.
 
-Verification, not transcription: the recognizer may only choose among four-digit strings
-(a JSGF grammar), and the result is compared with the challenge. For languages without an
-offline model (Mandarin, Cantonese) we count syllables by energy peaks — each Chinese digit
-is one syllable — and require the mouth to move in step with the voice (``av_sync``).
-An agency with its own model implements :class:`DigitRecognizer` and passes it in.
+Verification, not transcription: the English recognizer may only choose among four-digit
+strings (a JSGF grammar), and the result is compared with the challenge. Mandarin has no
+offline model in any package; :class:`PocketsphinxMandarinDigits` verifies each voiced digit
+of a timed reading against the digit that was asked for, with the English acoustic model and
+a lexicon of the ten digit syllables in English phones (weak evidence, measured only on
+espeak-ng voices: docs/liveness.md). For every language we also count syllables by energy
+peaks — each Chinese digit is one syllable — and require the mouth to move in step with the
+voice (``av_sync``). An agency with its own model implements :class:`DigitRecognizer` and
+passes it in.
 """
 
 from __future__ import annotations
 
+import math
 import os
+import tempfile
 import threading
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy import signal
+
+from pensioncert.errors import CodedError
 
 F32 = NDArray[np.float32]
 F64 = NDArray[np.float64]
@@ -43,6 +52,12 @@ class DigitRecognizer(Protocol):
     language: str
 
     def recognise(self, audio: F32, sample_rate: int) -> DigitHearing: ...
+
+
+class DigitRecognizerUnavailable(CodedError):
+    """A recognizer's model could not be loaded: an error for the caller, never a skipped check."""
+
+    code = "liveness.digit_recognizer_unavailable"
 
 
 class PocketsphinxDigits:
@@ -99,6 +114,186 @@ class PocketsphinxDigits:
         words = hyp.hypstr.split() if hyp is not None else []
         heard = "".join("0" if w == "oh" else str(EN_WORDS.index(w)) for w in words if w in (*EN_WORDS, "oh"))
         return DigitHearing(heard, {"speech": True, "words": words})
+
+
+ZH_WORDS = ("ling", "yi", "er", "san", "si", "wu", "liu", "qi", "ba", "jiu")  # 零 一 二 三 四 五 六 七 八 九
+
+
+@dataclass(frozen=True)
+class DigitCheck:
+    """One voiced digit judged against the digit that was asked for.
+
+    ``heard`` is the best of the ten ('' when nothing could be decoded); ``gap`` how far the
+    asked-for digit's acoustic score lies behind the best one, in nats per 10 ms of voice
+    (0 when it is the best, ``inf`` when it could not be aligned at all).
+    """
+
+    expected: str
+    heard: str
+    gap: float
+    verified: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"expected": self.expected, "heard": self.heard,
+                "gap": round(self.gap, 3) if math.isfinite(self.gap) else None, "verified": self.verified}
+
+
+@runtime_checkable
+class SegmentDigitVerifier(Protocol):
+    """Checks each voiced digit of a timed reading (one segment per prompt) against the asked-for digit."""
+
+    language: str
+
+    def verify_segments(self, audio: F32, sample_rate: int, segments: Sequence[tuple[float, float]],
+                        expected: str) -> list[DigitCheck]: ...
+
+
+@dataclass(frozen=True)
+class SegmentScores:
+    """One voiced segment decoded with the one-of-ten grammar: the best digit and its rivals' scores."""
+
+    best: str  # digit, '' when nothing was decoded
+    scores: dict[str, float]  # digit -> its best path score in the decode's n-best list (log base 1.0001)
+    frames: int  # 10 ms frames of voice in the segment (the unit of ``gap``)
+
+    def check(self, expected: str, margin: float) -> DigitCheck:
+        """``expected`` is verified when it is the best, or when its best path in the same decode
+        scores within ``margin`` (log units per 10 ms of voice) of the best path."""
+        if not self.best:
+            return DigitCheck(expected, "", math.inf, False)
+        if self.best == expected:
+            return DigitCheck(expected, self.best, 0.0, True)
+        if expected not in self.scores:  # not even a rival: pruned from the lattice
+            return DigitCheck(expected, self.best, math.inf, False)
+        gap = max(0.0, (self.scores[self.best] - self.scores[expected]) / self.frames)
+        return DigitCheck(expected, self.best, gap, gap <= margin)
+
+
+class PocketsphinxMandarinDigits:
+    """Mandarin digits, one voiced segment at a time, with pocketsphinx's **English** acoustic model.
+
+    No offline Mandarin model ships in a package, so the ten digit syllables are spelled in
+    CMU (English) phones (``LEXICON``) and each segment is decoded once with a one-of-ten
+    grammar. A segment *verifies* the asked-for digit when that digit is the best of the ten,
+    or when its best path in the same decode's n-best list scores within ``margin`` (log base
+    1.0001 per 10 ms of voice) of the best path; a digit pruned from the lattice does not.
+
+    Measured only on espeak-ng voices (``pensioncert eval mandarin``, docs/liveness.md): weak
+    evidence for real elderly and dialect speakers until the pilot measures it. One decode of
+    ~0.5-1 s of audio per digit, ~0.02-0.04 s of CPU.
+    """
+
+    language = "zh"
+    # Each digit's readings in CMU phones; variants ``word(2)`` etc. in the dictionary.
+    LEXICON: Mapping[str, tuple[str, ...]] = {
+        "ling": ("L IH NG", "L IY NG"),
+        "yi": ("IY", "Y IY"),
+        "er": ("ER", "AH R", "AA R"),
+        "san": ("S AA N", "S AE N"),
+        "si": ("S IH", "S AH"),
+        "wu": ("W UW", "UW"),
+        "liu": ("L Y OW", "L IY OW"),
+        "qi": ("CH IY",),
+        "ba": ("B AA", "P AA"),
+        "jiu": ("JH Y OW", "JH IY OW"),
+    }
+    # Chosen on the tuning split (plain cmn voice) of ``pensioncert eval mandarin``.
+    MARGIN = 10.0
+    PAD_S = 0.3  # context decoded around each voiced segment (never past half-way to the next)
+    MAX_SEGMENT_S = 1.5  # one digit is never longer: a longer "segment" verifies nothing
+    NBEST = 100  # n-best entries searched for the rivals' scores
+
+    def __init__(self, *, margin: float | None = None, lexicon: Mapping[str, Sequence[str]] | None = None,
+                 pad_s: float | None = None) -> None:
+        self.margin = self.MARGIN if margin is None else margin
+        self.pad_s = self.PAD_S if pad_s is None else pad_s
+        self.lexicon = {w: tuple(v) for w, v in (lexicon or self.LEXICON).items()}
+        if set(self.lexicon) != set(ZH_WORDS):
+            raise ValueError(f"the lexicon must spell exactly the ten digits {ZH_WORDS}")
+        self._decoder: Any = None
+        self._lock = threading.Lock()
+
+    def _load(self) -> Any:
+        """The decoder (loaded once): a failure is :class:`DigitRecognizerUnavailable`, never a skip."""
+        if self._decoder is None:
+            try:
+                from pocketsphinx import Config, Decoder, get_model_path
+
+                with tempfile.TemporaryDirectory(prefix="pensioncert-zh-") as tmp:
+                    path = os.path.join(tmp, "zh-digits.dict")
+                    with open(path, "w", encoding="ascii") as out:
+                        for word in ZH_WORDS:
+                            for i, phones in enumerate(self.lexicon[word]):
+                                out.write(f"{word}{'' if i == 0 else f'({i + 1})'} {phones}\n")
+                    config = Config(hmm=os.path.join(get_model_path(), "en-us", "en-us"), dict=path,
+                                    lm=None, loglevel="FATAL", cmn="batch")
+                    decoder = Decoder(config)
+                decoder.add_jsgf_string("digits", "#JSGF V1.0;\ngrammar digits;\npublic <d> = "
+                                        + " | ".join(ZH_WORDS) + ";\n")
+                decoder.activate_search("digits")
+            except Exception as missing:  # ImportError, missing model files, a bad dictionary
+                raise DigitRecognizerUnavailable(f"the Mandarin digit recognizer cannot load: {missing}") from missing
+            self._decoder = decoder
+        return self._decoder
+
+    def _pcm(self, audio: F32, sample_rate: int, segments: Sequence[tuple[float, float]], i: int) -> bytes | None:
+        a, b = segments[i]
+        if b - a > self.MAX_SEGMENT_S:
+            return None
+        pad = self.pad_s
+        lo = a - pad if i == 0 else max(a - pad, (segments[i - 1][1] + a) / 2)
+        hi = b + pad if i == len(segments) - 1 else min(b + pad, (b + segments[i + 1][0]) / 2)
+        x = audio[max(0, int(lo * sample_rate)): min(len(audio), int(hi * sample_rate))]
+        return np.clip(x * 32767.0, -32768, 32767).astype(np.int16).tobytes()
+
+    def score_segment(self, audio: F32, sample_rate: int, segments: Sequence[tuple[float, float]],
+                      i: int) -> SegmentScores:
+        """Segment ``i`` (with ``pad_s`` of context) decoded once: the best digit and every digit's
+        best path score among the first ``NBEST`` hypotheses."""
+        if sample_rate != 16000:
+            raise ValueError("pocketsphinx en-us expects 16 kHz audio")
+        frames = max(1, int(round((segments[i][1] - segments[i][0]) * 100)))
+        pcm = self._pcm(audio, sample_rate, segments, i)
+        if pcm is None:
+            return SegmentScores("", {}, frames)
+        scores: dict[str, float] = {}
+        with self._lock:
+            decoder = self._load()
+            # Noise removal and batch CMN estimated on this segment alone: the result does not
+            # depend on what was decoded before (without the reset the same segment gave "2",
+            # then "8" on the next calls, as the noise estimate carried over).
+            decoder.reinit_feat()
+            decoder.start_utt()
+            decoder.process_raw(pcm, full_utt=True)
+            decoder.end_utt()
+            hyp = decoder.hyp()
+            word = hyp.hypstr.strip() if hyp is not None else ""
+            for n, alt in enumerate(decoder.nbest()):
+                if n >= self.NBEST or len(scores) == len(ZH_WORDS):
+                    break
+                w = alt.hypstr.strip() if alt is not None else ""
+                if w in ZH_WORDS and alt.score > 0.0:
+                    digit = str(ZH_WORDS.index(w))
+                    scores[digit] = max(scores.get(digit, -math.inf), math.log(alt.score) / _LOG_BASE)
+        best = str(ZH_WORDS.index(word)) if word in ZH_WORDS else ""
+        if best and best not in scores:  # the one-best is not in the n-best list: nothing to compare with
+            scores = {best: 0.0}
+        return SegmentScores(best, scores, frames)
+
+    def verify_segments(self, audio: F32, sample_rate: int, segments: Sequence[tuple[float, float]],
+                        expected: str) -> list[DigitCheck]:
+        """One :class:`DigitCheck` per segment, segment ``i`` against ``expected[i]`` (as many as both have)."""
+        return [self.score_segment(audio, sample_rate, segments, i).check(digit, self.margin)
+                for i, digit in enumerate(expected[: len(segments)])]
+
+    def recognise(self, audio: F32, sample_rate: int) -> DigitHearing:
+        """The best digit of each voiced segment (the :class:`DigitRecognizer` view; one-best only)."""
+        segments = voice_segments(audio, sample_rate)
+        heard = "".join(self.score_segment(audio, sample_rate, segments, i).best for i in range(len(segments)))
+        return DigitHearing(heard, {"speech": bool(segments), "segments": len(segments)})
+
+
+_LOG_BASE = math.log(1.0001)  # pocketsphinx's default log base: scores are 1.0001 ** (log score)
 
 
 def energy_db(audio: F32, sample_rate: int = 16000) -> F64:
