@@ -38,7 +38,14 @@ from pensioncert.liveness.challenges import (
     parse_challenge,
     start_challenge,
 )
-from pensioncert.liveness.speech import DigitHearing, DigitRecognizer, PocketsphinxDigits
+from pensioncert.liveness.speech import (
+    DigitHearing,
+    DigitRecognizer,
+    DigitRecognizerUnavailable,
+    PocketsphinxDigits,
+    PocketsphinxMandarinDigits,
+    SegmentDigitVerifier,
+)
 
 __all__ = [
     "ACTIONS",
@@ -54,9 +61,12 @@ __all__ = [
     "CheckStatus",
     "DigitHearing",
     "DigitRecognizer",
+    "DigitRecognizerUnavailable",
     "FaceEngineUnavailable",
     "LivenessVerdict",
     "PocketsphinxDigits",
+    "PocketsphinxMandarinDigits",
+    "SegmentDigitVerifier",
     "analyse_recording",
     "attempts_exhausted_in_session",
     "attempts_exhausted_today",

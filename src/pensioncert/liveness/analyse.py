@@ -32,6 +32,7 @@ from pensioncert.liveness.landmarks import FaceTrack, Signals, signals, track_fa
 from pensioncert.liveness.passive import frame_stats, longest_frozen_run, moire_score, planarity, thumbnails
 from pensioncert.liveness.speech import (
     DigitRecognizer,
+    SegmentDigitVerifier,
     av_sync,
     count_syllables,
     default_recognizers,
@@ -134,8 +135,9 @@ def analyse_recording(
 
     Raises :class:`pensioncert.media.decode.MediaError` (code ``media.*``) for uploads that
     cannot be analysed at all, and :class:`FaceEngineUnavailable` when identity is required but
-    the face engine cannot run; everything else is a verdict. The caller checks the challenge
-    (``check_challenge_use``) and marks it used before calling.
+    the face engine cannot run, and ``speech.DigitRecognizerUnavailable`` when a timed Mandarin
+    challenge needs the digit verifier and it cannot load; everything else is a verdict. The
+    caller checks the challenge (``check_challenge_use``) and marks it used before calling.
 
     Identity: with ``reference_embedding`` every sampled frame must be that person; without one
     (enrolment, the job decides what follows) the face must stay the same person throughout,
@@ -316,10 +318,12 @@ def _check_digits(sig: Signals, media: DecodedMedia, challenge: Challenge, cfg: 
                   recognizers: Mapping[str, DigitRecognizer] | None, scores: dict[str, float]) -> CheckResult:
     """Digits heard with the lips moving in step; timed: each digit voiced in its window after it was shown.
 
-    Content is recognised where a recognizer exists (English: pocketsphinx). Without one
-    (Mandarin) the timing is the freshness proof: four voiced digits, each starting inside its
-    response window, spaced like the prompts, each with the mouth opening. Untimed digits
-    without a recognizer have no proof at all and fail.
+    Content is recognised where a recognizer exists (English: pocketsphinx). Mandarin: the
+    timing is the freshness proof (four voiced digits, each starting inside its response window,
+    spaced like the prompts, each with the mouth opening), and a segment verifier (the default
+    ``PocketsphinxMandarinDigits``) must verify ``mandarin_digit_min_verified`` of the four
+    voiced digits as the ones asked for (0: off). Untimed digits without a recognizer have no
+    proof at all and fail.
     """
     audio = media.audio
     syllables, peaks = count_syllables(audio, media.sample_rate) if len(audio) else (0, [])
@@ -341,6 +345,11 @@ def _check_digits(sig: Signals, media: DecodedMedia, challenge: Challenge, cfg: 
         reasons += _digit_timing(sig, media, challenge, cfg, scores, detail)
     available = default_recognizers() if recognizers is None else dict(recognizers)
     recognizer = available.get(challenge.language)
+    if isinstance(recognizer, SegmentDigitVerifier):
+        # verifies the voiced segments of a timed reading only; untimed and k = 0: as without one
+        if challenge.timed and cfg.mandarin_digit_min_verified > 0:
+            reasons += _verify_digits(recognizer, media, challenge, cfg, scores, detail)
+        recognizer = None
     if recognizer is not None:
         hearing = recognizer.recognise(audio, media.sample_rate)
         right = sum(a == b for a, b in zip(hearing.heard, challenge.digits, strict=False))
@@ -384,6 +393,19 @@ def _digit_timing(sig: Signals, media: DecodedMedia, challenge: Challenge, cfg: 
     if not all(np.isfinite(x) and x >= cfg.digit_mouth_open_delta for x in opening):
         reasons.append("liveness.voice_not_in_sync")
     return reasons
+
+
+def _verify_digits(verifier: SegmentDigitVerifier, media: DecodedMedia, challenge: Challenge,
+                   cfg: LivenessSettings, scores: dict[str, float], detail: dict[str, Any]) -> list[str]:
+    """Each voiced segment checked against the digit asked for at its position; k of 4 must verify.
+    A verifier that cannot load raises (an error for the caller, never a skipped check)."""
+    segments = voice_segments(media.audio, media.sample_rate)
+    checks = verifier.verify_segments(media.audio, media.sample_rate, segments, challenge.digits)
+    verified = sum(c.verified for c in checks)
+    scores["digits_verified"] = float(verified)
+    detail |= {"verifier": type(verifier).__name__, "digits_verified": verified,
+               "digits_min_verified": cfg.mandarin_digit_min_verified, "digit_checks": [c.as_dict() for c in checks]}
+    return [] if verified >= cfg.mandarin_digit_min_verified else ["liveness.digits_not_heard"]
 
 
 def _mouth_at_rest(mouth: NDArray[np.float64], times: NDArray[np.float64],

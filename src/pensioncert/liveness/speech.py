@@ -377,9 +377,11 @@ _default: dict[str, DigitRecognizer] = {}
 
 
 def default_recognizers() -> dict[str, DigitRecognizer]:
-    """Recognizers available offline in this install: English only (see docs/liveness.md)."""
+    """Recognizers available offline in this install: English digits, and the Mandarin digit
+    verifier for timed readings (see docs/liveness.md). Models load on first use."""
     if not _default:
         _default["en"] = PocketsphinxDigits()
+        _default["zh"] = PocketsphinxMandarinDigits()
     return dict(_default)
 
 
