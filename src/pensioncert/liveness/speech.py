@@ -180,7 +180,7 @@ class PocketsphinxMandarinDigits:
 
     Measured only on espeak-ng voices (``pensioncert eval mandarin``, docs/liveness.md): weak
     evidence for real elderly and dialect speakers until the pilot measures it. One decode of
-    ~0.5-1 s of audio per digit, ~0.02-0.04 s of CPU.
+    ~0.5-1 s of audio per digit, ~0.02-0.035 s of CPU (0.09-0.14 s a four-digit reading).
     """
 
     language = "zh"
