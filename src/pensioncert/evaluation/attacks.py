@@ -49,6 +49,7 @@ ATTACKS = (
     "replay_earlier_reading",
     "digits_wrong_timing",
     "digits_other_language",
+    "digits_other_on_schedule",
     "card_other_person",
     "card_attacker_face",
     "extra_actions",
@@ -326,6 +327,14 @@ def _attempt(ctx: _Seed, kind: str) -> AttemptRecord:
             other = "en" if revealed.language == "zh" else "zh"
             said = "".join(rng.choice("0123456789") for _ in range(4))
             return read_other_digits(ctx.victim, revealed, render_seed, said, other)
+    elif kind == "digits_other_on_schedule":
+        # Other digits, each spoken on its prompt (an attacker re-timing syllables cut from old
+        # readings): only content recognition (English) or verification (Mandarin) stops it.
+        def make(revealed: Revealed) -> Clip:
+            from dataclasses import replace
+
+            other = "".join(str((int(d) + rng.randint(1, 9)) % 10) for d in revealed.digits)
+            return render_answer(ctx.victim, replace(revealed, digits=other), render_seed, rng)
     elif kind in ("card_other_person", "card_attacker_face"):
         person = h.enrol(None)  # the victim has no registry photo: the card's portrait is the reference
         if kind == "card_other_person":
