@@ -55,10 +55,12 @@ class FaceSettings(BaseModel):
     # than neither: EER 1.17 %); docs/biometrics.md has the table.
     chip_normalisation: str = "clahe"
     flip_average: bool = True
-    # Who runs the ResNet: "numpy" (the same weights read from dlib's model file, on numpy's
-    # OpenBLAS: 17 ms a chip, descriptors within 1e-6 of dlib's) or "dlib" (dlib's own code,
-    # built without BLAS here: 76 ms a chip). pensioncert/biometrics/resnet.py.
-    encoder: str = "numpy"
+    # Who runs the ResNet: "onnx" (the weights read from dlib's model file, as an ONNX graph on
+    # onnxruntime, one thread), "numpy" (the same weights on numpy's OpenBLAS) or "dlib" (dlib's
+    # own code, built without BLAS here). Descriptors within 1e-6 of dlib's with either of ours.
+    # Measured in one process (issue 15, 12 chips, 2 shared cores): onnx 17-25 ms a chip, numpy
+    # 52-75 ms (17 ms on a quiet core earlier), dlib 76 ms. pensioncert/biometrics/resnet.py.
+    encoder: str = "onnx"
     # Quality gates (pensioncert.biometrics.quality); the reasons are message codes face.*.
     min_face_px: int = 80  # face box width; the encoder's chip is 150 px, below ~80 px distances drift
     min_brightness: float = 60.0  # mean face luma 0-255

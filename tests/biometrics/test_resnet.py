@@ -1,4 +1,4 @@
-"""The numpy ResNet computes dlib's descriptors: same weights, same network, float32 rounding apart."""
+"""Our ResNet (numpy or onnxruntime) computes dlib's descriptors: same weights, same network, float32 rounding apart."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ from pensioncert.biometrics.resnet import FaceResNet, ModelFormatError
 MODEL = "dlib_face_recognition_resnet_model_v1.dat"
 
 
-@pytest.fixture(scope="module")
-def nets() -> tuple[FaceResNet, object]:
+@pytest.fixture(scope="module", params=["numpy", "onnx"])
+def nets(request: pytest.FixtureRequest) -> tuple[FaceResNet, object]:
     path = engines.model_path(MODEL)
-    return FaceResNet(path), dlib.face_recognition_model_v1(str(path))
+    return FaceResNet(path, runtime=request.param), dlib.face_recognition_model_v1(str(path))
 
 
 @pytest.mark.parametrize("name", ["hopper", "astronaut"])
@@ -30,6 +30,18 @@ def test_descriptors_match_dlib_on_real_chips(nets: tuple[FaceResNet, object], n
         got = ours.compute_face_descriptor(variant)
         assert got.shape == (128,)
         assert np.linalg.norm(got - expected) < 1e-5, "descriptor differs from dlib's"
+
+
+def test_a_batch_gives_each_chip_its_own_descriptor(nets: tuple[FaceResNet, object], hopper: RGBImage,
+                                                     astronaut: RGBImage) -> None:
+    ours, _ = nets
+    chips = [face_chip(hopper), face_chip(astronaut)]
+    chips.append(np.ascontiguousarray(chips[0][:, ::-1]))
+    batch = ours.compute_face_descriptors(chips)
+    assert batch.shape == (3, 128)
+    for chip, got in zip(chips, batch, strict=True):
+        assert np.linalg.norm(got - ours.compute_face_descriptor(chip)) < 1e-5
+    assert ours.compute_face_descriptors([]).shape == (0, 128)
 
 
 def test_different_people_stay_apart(nets: tuple[FaceResNet, object], hopper: RGBImage,
@@ -54,6 +66,7 @@ def test_refuses_other_files_and_inputs(tmp_path: object, nets: tuple[FaceResNet
 def test_the_engine_uses_it_by_default() -> None:
     engines.face_encoder.cache_clear()
     try:
-        assert isinstance(engines.face_encoder(), FaceResNet)
+        encoder = engines.face_encoder()
+        assert isinstance(encoder, FaceResNet) and encoder.runtime == "onnx"
     finally:
         engines.face_encoder.cache_clear()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -75,13 +76,25 @@ def embed_chip(chip: RGBImage, *, flip_average: bool) -> Embedding:
     """The dlib ResNet descriptor of an aligned chip; with ``flip_average`` the mean of the
     chip's and its mirror image's descriptors (twice the cost, less sensitive to one-sided
     light and small yaw)."""
+    return embed_chips([chip], flip_average=flip_average)[0]
+
+
+def embed_chips(chips: Sequence[RGBImage], *, flip_average: bool) -> list[Embedding]:
+    """``embed_chip`` of each chip, the encoder run once on all of them (and their mirrors) where it can batch."""
     encoder = engines.face_encoder()
-    chips = [np.ascontiguousarray(chip)]
+    inputs = [np.ascontiguousarray(c) for c in chips]
     if flip_average:
-        chips.append(np.ascontiguousarray(chip[:, ::-1]))
+        inputs += [np.ascontiguousarray(c[:, ::-1]) for c in chips]
     with engines.DLIB_LOCK:
-        descriptors = [np.asarray(encoder.compute_face_descriptor(c, 0), dtype=np.float64) for c in chips]
-    return np.mean(descriptors, axis=0)
+        if hasattr(encoder, "compute_face_descriptors"):  # ours (resnet.FaceResNet): one batch
+            descriptors = np.asarray(encoder.compute_face_descriptors(inputs), dtype=np.float64)
+        else:  # dlib's own encoder: one chip at a time
+            descriptors = np.array([np.asarray(encoder.compute_face_descriptor(c, 0), dtype=np.float64)
+                                    for c in inputs]).reshape(len(inputs), -1)
+    n = len(chips)
+    if flip_average:
+        return [np.mean([descriptors[i], descriptors[n + i]], axis=0) for i in range(n)]
+    return [descriptors[i] for i in range(n)]
 
 
 def face_embedding(image: RGBImage, box: FaceBox | None = None, *, settings: FaceSettings | None = None) -> Embedding:

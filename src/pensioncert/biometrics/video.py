@@ -26,6 +26,7 @@ from pensioncert.biometrics.matching import (
     CHIP_PADDING,
     CHIP_PX,
     embed_chip,
+    embed_chips,
     face_distance,
     face_embedding,
     match_threshold,
@@ -163,6 +164,12 @@ def embed_aligned(image: RGBImage, five: NDArray[np.float64], settings: FaceSett
     image-left eye outer and inner corner, the base of the nose. The chip is cut, normalised
     and embedded exactly as ``face_embedding`` does after dlib's own predictor.
     """
+    config = settings or get_settings().face
+    return embed_chip(aligned_chip(image, five, config), flip_average=config.flip_average)
+
+
+def aligned_chip(image: RGBImage, five: NDArray[np.float64], settings: FaceSettings | None = None) -> RGBImage:
+    """The normalised 150×150 chip ``embed_aligned`` embeds (raises where dlib cannot cut it)."""
     import dlib
 
     config = settings or get_settings().face
@@ -173,7 +180,7 @@ def embed_aligned(image: RGBImage, five: NDArray[np.float64], settings: FaceSett
     with engines.DLIB_LOCK:
         chip = np.asarray(dlib.get_face_chip(np.ascontiguousarray(image), shape, CHIP_PX, CHIP_PADDING),
                           dtype=np.uint8)
-    return embed_chip(normalise_chip(chip, config.chip_normalisation), flip_average=config.flip_average)
+    return normalise_chip(chip, config.chip_normalisation)
 
 
 def decide_frames(
@@ -189,9 +196,9 @@ def decide_frames(
 
     The liveness analyser draws the frames at random across the whole recording and hands the
     five alignment points its face mesh already found (``embed_aligned``), so no detector or
-    landmark model runs here: each frame is aligned and embedded. ``same_person`` holds only when every
-    frame is within the threshold of the reference *and* of every other frame
-    (``identity_consistent``). Without a reference the frames are compared with each other
+    landmark model runs here: each frame is aligned, and the chips are embedded in one batch.
+    ``same_person`` holds only when every frame is within the threshold of the reference *and*
+    of every other frame (``identity_consistent``). Without a reference the frames are compared with each other
     only (``same_person`` = consistent): the caller decides what a recording of nobody in
     particular is worth. A frame whose face cannot be aligned counts as not the person.
     ``frame_margin`` loosens the limit for single video frames (a blink, a word, a slight turn
@@ -200,13 +207,22 @@ def decide_frames(
     """
     config = settings or get_settings().face
     limit = match_threshold() if threshold is None else threshold
-    embeddings: list[Embedding] = []
+    chips: list[RGBImage] = []
     unusable = 0
     for frame, five in zip(frames, alignment, strict=True):
         try:
-            embeddings.append(embed_aligned(frame, five, config))
+            chips.append(aligned_chip(frame, five, config))
         except Exception:  # alignment failed on this frame: no evidence that it is the person
             unusable += 1
+    embeddings: list[Embedding] = []
+    try:
+        embeddings = embed_chips(chips, flip_average=config.flip_average) if chips else []
+    except Exception:  # as before batching: a chip the encoder cannot embed is no evidence
+        for chip in chips:
+            try:
+                embeddings.append(embed_chip(chip, flip_average=config.flip_average))
+            except Exception:
+                unusable += 1
     reasons: list[str] = []
     per_frame = limit + frame_margin
     mutual = [face_distance(a, b) for a, b in itertools.combinations(embeddings, 2)]
