@@ -161,7 +161,7 @@ def analyse_recording(
         why = results[0].reasons[0]
         results += [_not_run(name, why) for name in REQUIRED_CHECKS[1:]]
     else:
-        track = track_faces(media.frames, media.times)
+        track = track_faces(media.frames, media.times, second_face_every=cfg.second_face_every_frames)
         sig = signals(track)
         present = track.present
         face = _face_check(track, sig, cfg, scores)

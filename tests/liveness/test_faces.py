@@ -1,0 +1,56 @@
+"""Faces per frame: the mesh tracks one face; a second face is looked for on sampled frames and followed."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import cv2
+import numpy as np
+import pytest
+
+from pensioncert.liveness.landmarks import track_faces
+
+
+@pytest.fixture(scope="module")
+def second_face() -> Any:
+    from pensioncert.biometrics.matching import face_chip
+    from pensioncert.synth import load_photo
+
+    return cv2.resize(face_chip(load_photo("astronaut")), (200, 200))
+
+
+@pytest.mark.parametrize("every", [1, 3])
+def test_a_second_face_that_stays_is_counted_in_every_frame(digits_suite: dict[str, Any], second_face: Any,
+                                                             every: int) -> None:
+    clip = digits_suite["genuine"]
+    frames = clip.frames.copy()
+    h, w = frames.shape[1:3]
+    frames[20:25, h - 210:h - 10, w - 210:w - 10] = second_face  # 5 frames: 2 x 3 - 1
+    times = np.arange(len(frames)) / clip.fps
+    for seed in range(3):
+        track = track_faces(frames, times, second_face_every=every, rng=random.Random(seed))
+        assert np.flatnonzero(track.face_counts >= 2).tolist() == [20, 21, 22, 23, 24]
+        assert track.present.all()
+
+
+def test_one_face_is_one_face(digits_suite: dict[str, Any]) -> None:
+    clip = digits_suite["genuine"]
+    track = track_faces(clip.frames, np.arange(len(clip.frames)) / clip.fps, second_face_every=3)
+    assert track.present.all() and set(track.face_counts.tolist()) == {1}
+    with pytest.raises(ValueError):
+        track_faces(clip.frames, np.arange(len(clip.frames)) / clip.fps, second_face_every=0)
+
+
+def test_landmarks_read_from_bytes_are_the_fields(digits_suite: dict[str, Any]) -> None:
+    from pensioncert.liveness.landmarks import _landmarks, _mesh
+
+    mesh = _mesh(1)
+    try:
+        face = mesh.process(np.ascontiguousarray(digits_suite["genuine"].frames[0])).multi_face_landmarks[0]
+    finally:
+        mesh.close()
+    fields = np.array([(p.x, p.y) for p in face.landmark[:468]], dtype=np.float64)
+    assert np.array_equal(_landmarks(face), fields)
+    face.landmark[3].visibility = 0.5  # another layout: read field by field, same values
+    assert np.array_equal(_landmarks(face), fields)
