@@ -18,7 +18,8 @@ import tempfile
 import time
 
 STAGES = ("run_verification", "_analyse", "get", "face_embedding", "analyse_recording", "decode_media",
-          "track_faces", "_identity_check", "decide_frames", "compute_face_descriptor", "continuity",
+          "track_faces", "_identity_check", "decide_frames", "compute_face_descriptor", "compute_face_descriptors",
+          "continuity",
           "_passive_check", "_check_actions", "_png", "_decide")
 
 
