@@ -70,3 +70,26 @@ def test_the_engine_uses_it_by_default() -> None:
         assert isinstance(encoder, FaceResNet) and encoder.runtime == "onnx"
     finally:
         engines.face_encoder.cache_clear()
+
+
+def test_the_onnx_session_runs_in_a_forked_worker(hopper: RGBImage) -> None:
+    """The worker pool loads the encoder once and forks (docs/scaling.md): the children use it as is."""
+    import os
+
+    ours = FaceResNet(engines.model_path(MODEL), runtime="onnx")
+    chip = face_chip(hopper)
+    expected = ours.compute_face_descriptor(chip)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: compute and send, then leave without pytest's teardown
+        try:
+            os.write(write, ours.compute_face_descriptor(chip).astype("<f4").tobytes())
+        finally:
+            os._exit(0)
+    os.close(write)
+    data = b""
+    while chunk := os.read(read, 4096):
+        data += chunk
+    os.close(read)
+    os.waitpid(pid, 0)
+    assert np.array_equal(np.frombuffer(data, "<f4"), expected)

@@ -153,7 +153,8 @@ def preload_models(fork: bool) -> None:
     """Load the models once, before any job, so no job pays for it.
 
     dlib's HOG and shape models and the ResNet's weights (numpy arrays) are plain memory and
-    survive ``fork`` (copy-on-write: N forked workers share one copy). MediaPipe and TFLite
+    survive ``fork`` (copy-on-write: N forked workers share one copy); so does the ResNet's
+    onnxruntime session, which runs on the calling thread only. MediaPipe and TFLite
     start thread pools that do not survive a fork, so a process that will fork imports them
     but leaves building the graphs to the forked processes (``preload_graphs``).
     """
