@@ -138,8 +138,8 @@ _TAGS = (bytes([0x0A, 0x0F]), 0x0D, 0x15, 0x1D)
 def _landmarks(face: Any) -> F64:
     """The first 468 landmarks' normalised (x, y) of one face.
 
-    Read from the message's bytes in one go (~0.02 ms) instead of 468 attribute reads in Python
-    (0.5 ms a frame); any other layout than the expected one is read field by field.
+    Read from the message's bytes in one go (0.12 ms a frame, serialising included) instead of 468
+    attribute reads in Python (0.5 ms); any other layout than the expected one is read field by field.
     """
     raw = face.SerializeToString()
     if len(raw) % _LANDMARK.itemsize == 0:
