@@ -60,15 +60,15 @@ def test_wrong_or_other_actions_fail(timed_actions_clip: Any, spec: str) -> None
     assert set(verdict.reasons) & {"liveness.action_not_in_time", "liveness.action_not_seen"}
 
 
-def test_a_mouth_opening_during_a_requested_turn_is_an_action_of_its_own() -> None:
-    """Only signals the turn itself moves are forgiven during it (actions.CROSSTALK); not the mouth."""
+def test_a_turn_during_a_requested_blink_is_an_action_of_its_own() -> None:
+    """Only signals the answered movement itself moves are forgiven during it (actions.CROSSTALK)."""
     from pensioncert.synth import render_subject
 
-    spec = "actions:turn_left@0.8,nod@3.6"
-    plain = render_subject("astronaut", script="turn_left@1.4-2.8,nod@4.2-5.3", seed=5, duration=6.6)
+    spec = "actions:blink@0.8,nod@3.6"
+    plain = render_subject("astronaut", script="blink@1.4-1.8,nod@4.2-5.3", seed=5, duration=6.6)
     assert _verdict(plain, spec).passed, _verdict(plain, spec).reasons
-    talking = render_subject("astronaut", script="turn_left@1.4-2.8,open_mouth@1.9-2.7,nod@4.2-5.3", seed=5,
+    turning = render_subject("astronaut", script="blink@1.4-1.8,turn_left@1.2-2.3,nod@4.2-5.3", seed=5,
                              duration=6.6)
-    verdict = _verdict(talking, spec)
+    verdict = _verdict(turning, spec)
     assert not verdict.passed and verdict.reasons == ["liveness.unrequested_action"]
-    assert [e["action"] for e in verdict.checks["challenge"]["unrequested"]] == ["open_mouth"]
+    assert [e["action"] for e in verdict.checks["challenge"]["unrequested"]] == ["turn_left"]

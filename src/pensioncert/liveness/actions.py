@@ -120,12 +120,13 @@ SAME_MOVEMENT_GAP_S = 0.6
 # (seen, answered): a signal the answered movement itself moves, so an excursion of ``seen``
 # during it is that movement, not another. A head turn or a nod shifts the nose against the
 # chin and the eyes (the other head-pose signal); opening the mouth drops the chin (the nod
-# signal). Nothing moves the mouth ratio past its threshold but the mouth (a 30-degree turn:
-# <= 0.10 against 0.15, settings.mouth_open_delta), so a mouth opening during a turn or nod is
-# an action of its own (eval attacks' extra_actions, report seed 102, passed before this).
+# signal); a turn foreshortens the mouth's width, and on some faces that alone lifts the mouth
+# ratio past its threshold (ocv_actress_a: 5 of 5 rendered turn_right/turn_left answers showed
+# an open_mouth excursion). Anything else during an answered action is an action of its own:
+# a turn or nod during a blink or a mouth opening, a mouth opening during a nod, another turn.
 CROSSTALK = frozenset({
     ("nod", "turn_left"), ("nod", "turn_right"), ("turn_left", "nod"), ("turn_right", "nod"),
-    ("nod", "open_mouth"),
+    ("nod", "open_mouth"), ("open_mouth", "turn_left"), ("open_mouth", "turn_right"),
 })
 
 
