@@ -222,6 +222,11 @@ def run_loadtest(config: LoadTestConfig) -> LoadTestResult:
         "PENSIONCERT_SECURITY__DEVICE_SESSIONS_PER_HOUR": "100000000",
         "PENSIONCERT_SECURITY__IP_SESSIONS_PER_HOUR": "100000000",
         "PENSIONCERT_SECURITY__IP_IDENTITY_PER_HOUR": "100000000",
+        # A user draws challenges until one matches a cached clip (20 pairs, --clips of them); every
+        # start counts toward the retry caps (issue #12), so the caps go too, as the abuse limits do.
+        "PENSIONCERT_LIVENESS__MAX_ATTEMPTS_PER_SESSION": "100000",
+        "PENSIONCERT_LIVENESS__MAX_ATTEMPTS_PER_RETIREE_PER_DAY": "100000",
+        "PENSIONCERT_LIVENESS__MAX_ATTEMPTS_PER_RETIREE_PER_30_DAYS": "100000",
         "PENSIONCERT_LIVENESS__MIN_ACTIONS": "2",
         "PENSIONCERT_LIVENESS__MAX_ACTIONS": "2",
         "PENSIONCERT_FLOW__ACTION_RECORD_SECONDS": str(ACTION_SECONDS),
