@@ -51,6 +51,27 @@ def test_landmarks_read_from_bytes_are_the_fields(digits_suite: dict[str, Any]) 
     finally:
         mesh.close()
     fields = np.array([(p.x, p.y) for p in face.landmark[:468]], dtype=np.float64)
-    assert np.array_equal(_landmarks(face), fields)
-    face.landmark[3].visibility = 0.5  # another layout: read field by field, same values
-    assert np.array_equal(_landmarks(face), fields)
+    assert np.array_equal(_landmarks(face.SerializeToString()), fields)
+    face.landmark[3].visibility = 0.5  # another layout: parsed and read field by field, same values
+    assert np.array_equal(_landmarks(face.SerializeToString()), fields)
+
+
+def test_the_graph_run_directly_gives_what_process_gives(digits_suite: dict[str, Any], second_face: Any) -> None:
+    """``_run_graph`` skips ``process``'s Python wrapping: over a tracked run the outputs are the same bytes."""
+    from pensioncert.liveness.landmarks import _detector, _mesh, _run_graph
+
+    frames = digits_suite["genuine"].frames[:12].copy()
+    h, w = frames.shape[1:3]
+    frames[6:9, h - 210:h - 10, w - 210:w - 10] = second_face
+    for make, stream, field in ((lambda: _mesh(1), "multi_face_landmarks", "multi_face_landmarks"),
+                                (_detector, "detections", "detections")):
+        direct, wrapped = make(), make()
+        try:
+            for frame in frames:
+                ours = _run_graph(direct, frame, stream)
+                theirs = getattr(wrapped.process(np.ascontiguousarray(frame)), field) or []
+                assert ours == [message.SerializeToString() for message in theirs]
+                assert ours  # a face in every frame: the comparison compared something
+        finally:
+            direct.close()
+            wrapped.close()

@@ -13,6 +13,7 @@ passes it in.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import tempfile
@@ -296,12 +297,17 @@ class PocketsphinxMandarinDigits:
 _LOG_BASE = math.log(1.0001)  # pocketsphinx's default log base: scores are 1.0001 ** (log score)
 
 
+@functools.lru_cache(maxsize=4)
+def _speech_band(sample_rate: int) -> F64:
+    """The 300–3400 Hz band-pass as second-order sections: designing it costs ~4.5 ms, filtering 1 ms."""
+    return np.asarray(signal.butter(4, [300, 3400], btype="band", fs=sample_rate, output="sos"))
+
+
 def energy_db(audio: F32, sample_rate: int = 16000) -> F64:
     """Speech-band (300–3400 Hz) energy per 10 ms, in dB: hum and hiss outside it do not count."""
     if len(audio) < HOP * 4:
         return np.full(max(1, len(audio) // HOP), -120.0)
-    sos = signal.butter(4, [300, 3400], btype="band", fs=sample_rate, output="sos")
-    band = signal.sosfilt(sos, audio.astype(np.float64))
+    band = signal.sosfilt(_speech_band(sample_rate), audio.astype(np.float64))
     n = len(band) // HOP
     frames = band[: n * HOP].reshape(n, HOP)
     return np.asarray(10.0 * np.log10(np.mean(frames ** 2, axis=1) + 1e-12), dtype=np.float64)
