@@ -74,3 +74,21 @@ def test_av_sync_needs_the_mouth_to_follow_the_voice() -> None:
     assert av_sync(still, speech.audio, times) < 0.3
     shuffled = np.roll(speech.envelope, 20)
     assert av_sync(shuffled, speech.audio, times) < 0.3
+
+
+def test_av_sync_sees_through_frame_to_frame_lip_jitter() -> None:
+    """Lip landmarks that jitter at rest (parted lips) must not hide openings that follow the voice."""
+    from pensioncert.liveness.speech import _median3
+    from pensioncert.synth.audio import speak_digits
+
+    speech = speak_digits("3709", 75, 15.0, "en", np.random.default_rng(1), start=0.8)
+    times = np.arange(75) / 15.0
+    opening = 0.1 * speech.envelope / speech.envelope.max()
+    for seed in range(5):  # landmark noise of 0.04 around a parted-lip rest: raw correlation 0.60-0.67
+        jitter = np.random.default_rng(seed).normal(0, 0.04, 75)
+        assert av_sync(0.15 + opening + jitter, speech.audio, times) >= 0.7
+        assert av_sync(0.15 + jitter, speech.audio, times) < 0.3  # jitter alone is not speech
+        assert av_sync(np.roll(0.15 + opening + jitter, 20), speech.audio, times) < 0.3
+    filtered = _median3(np.array([0.1, 0.5, 0.1, np.nan, 0.2, 0.3, 0.4]))
+    assert np.allclose(filtered[:3], [0.1, 0.1, 0.1]) and np.isnan(filtered[3])
+    assert np.allclose(filtered[4:], [0.2, 0.3, 0.4])
