@@ -80,7 +80,7 @@ class AttemptRecord:
                 "reasons": self.outcome.reasons, "challenge": self.outcome.challenge,
                 "refused_step": self.outcome.refused_step,
                 "decision_seconds": round(self.outcome.decision_seconds, 2),
-                "render_seconds": round(self.render_seconds, 2)}
+                "render_seconds": round(self.render_seconds, 2), "scores": self.outcome.scores}
 
 
 @dataclass
