@@ -374,6 +374,12 @@ class JobSettings(BaseModel):
     # Redis workers: how often one of them re-queues jobs whose lease expired or that waited too long.
     sweep_seconds: float = 30.0
     job_timeout_seconds: int = 900  # RQ kills a run after this (a hung decoder)
+    # Redis down: a worker retries with back-off up to this long between tries (RQ's default 60 s).
+    # It sleeps on its main thread, where Python runs signal handlers: a SIGTERM that the kernel
+    # delivers to another thread (MediaPipe's, redis-py's pub/sub) waits for that sleep to end,
+    # so this bounds how long a stop takes during an outage, and how late the worker notices
+    # that Redis is back (a stop took over 30 s in CI with 60).
+    redis_retry_max_seconds: float = Field(default=5.0, gt=0)
 
 
 class FlowSettings(BaseModel):

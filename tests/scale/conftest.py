@@ -49,21 +49,31 @@ class ScaleEnv:
         return process
 
     def kill(self, process: subprocess.Popen[str], sig: int = signal.SIGKILL) -> None:
+        """Signal the process group and wait for the process; one that outlives a SIGTERM by 30 s is
+        killed (so no stray process outlives the test) and fails the test."""
         try:
             os.killpg(process.pid, sig)
         except ProcessLookupError:
             return
-        process.wait(timeout=30)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            if sig == signal.SIGKILL:
+                raise
+            self.kill(process)
+            pytest.fail(f"{' '.join(process.args)} did not stop within 30 s of signal {sig}")  # type: ignore[arg-type]
 
     def stop_all(self) -> None:
+        """SIGTERM every process still running (each finishes its job in hand and stops)."""
+        slow = []
         for process in self.processes:
             if process.poll() is None:
-                self.kill(process, signal.SIGTERM)
-        for process in self.processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.kill(process)
+                try:
+                    self.kill(process, signal.SIGTERM)
+                except pytest.fail.Exception as failure:
+                    slow.append(str(failure))
+        if slow:
+            pytest.fail("; ".join(slow))
 
 
 def wait_for(predicate: Callable[[], object], timeout: float, what: str, interval: float = 0.05) -> object:

@@ -199,6 +199,7 @@ def run_worker(settings: Settings | None = None, *, burst: bool = False, fork: b
         preload_models(fork)
     worker_class = Worker if fork else SimpleWorker
     worker = worker_class([queue.queue], connection=queue.connection, name=worker_name())
+    worker.max_connection_wait_time = settings.jobs.redis_retry_max_seconds
     sweeper = Sweeper(queue)
     sweeper.start()
     if on_ready is not None:
