@@ -15,10 +15,15 @@ import os
 import random
 import tempfile
 import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from fastapi.testclient import TestClient
 
 from pensioncert.clock import agency_today
 from pensioncert.liveness.challenges import Challenge, ChallengeKind, issue_challenge, start_challenge
@@ -49,6 +54,35 @@ def flow_env(monkeypatch: object) -> None:
     """Settings every flow test uses (today: the defaults; recordings last as long as their schedule)."""
     del monkeypatch
     get_settings.cache_clear()
+
+
+AppFactory = Callable[..., "tuple[TestClient, dict[str, str]]"]
+
+
+def app_clients(monkeypatch: Any) -> Iterator[AppFactory]:
+    """The body of a ``make_client`` fixture: ``make_client(KEY=value, …)`` gives a started app with
+    PENSIONCERT_<KEY> settings and the demo registry loaded (and its ID numbers by name); every
+    client is closed at the end."""
+    from fastapi.testclient import TestClient
+
+    from pensioncert.api.app import create_app
+    from pensioncert.evaluation.harness import ManualQueue
+
+    clients: list[TestClient] = []
+
+    def make(**env: str) -> tuple[TestClient, dict[str, str]]:
+        for key, value in env.items():
+            monkeypatch.setenv(f"PENSIONCERT_{key}", value)
+        get_settings.cache_clear()
+        numbers = load_demo_registry()
+        client = TestClient(create_app(queue=ManualQueue()))
+        client.__enter__()
+        clients.append(client)
+        return client, numbers
+
+    yield make
+    for client in clients:
+        client.__exit__(None, None, None)
 
 
 @lru_cache(maxsize=1)

@@ -3,17 +3,15 @@ number guesses are capped per session and per client address, with Retry-After."
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from pensioncert.domain.idnumber import check_character
-from tests.api.conftest import ManualQueue, assert_error
-from tests.api.support import IN_WINDOW, flow_env, load_demo_registry
-
-AppFactory = Callable[..., tuple[TestClient, dict[str, str]]]
+from tests.api.conftest import assert_error
+from tests.api.support import IN_WINDOW, AppFactory, app_clients
 
 
 def unregistered(serial: int) -> str:
@@ -24,25 +22,7 @@ def unregistered(serial: int) -> str:
 
 @pytest.fixture
 def make_client(monkeypatch: pytest.MonkeyPatch) -> Iterator[AppFactory]:
-    from pensioncert.api.app import create_app
-    from pensioncert.settings import get_settings
-
-    clients: list[TestClient] = []
-
-    def make(**env: str) -> tuple[TestClient, dict[str, str]]:
-        flow_env(monkeypatch)
-        for key, value in env.items():
-            monkeypatch.setenv(f"PENSIONCERT_{key}", value)
-        get_settings.cache_clear()
-        numbers = load_demo_registry()
-        client = TestClient(create_app(queue=ManualQueue()))
-        client.__enter__()
-        clients.append(client)
-        return client, numbers
-
-    yield make
-    for client in clients:
-        client.__exit__(None, None, None)
+    yield from app_clients(monkeypatch)
 
 
 def _session(client: TestClient) -> str:

@@ -3,39 +3,19 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.api.conftest import ManualQueue, assert_error
-from tests.api.support import IN_WINDOW, IN_WINDOW_2, load_demo_registry
-
-AppFactory = Callable[..., tuple[TestClient, dict[str, str]]]
+from tests.api.conftest import assert_error
+from tests.api.support import IN_WINDOW, IN_WINDOW_2, AppFactory, app_clients
 
 
 @pytest.fixture
 def make_client(monkeypatch: pytest.MonkeyPatch) -> Iterator[AppFactory]:
-    """``make_client(KEY=value, …)``: the app with PENSIONCERT_<KEY> settings, demo registry loaded."""
-    from pensioncert.api.app import create_app
-    from pensioncert.settings import get_settings
-
-    clients: list[TestClient] = []
-
-    def make(**env: str) -> tuple[TestClient, dict[str, str]]:
-        for key, value in env.items():
-            monkeypatch.setenv(f"PENSIONCERT_{key}", value)
-        get_settings.cache_clear()
-        numbers = load_demo_registry()
-        client = TestClient(create_app(queue=ManualQueue()))
-        client.__enter__()
-        clients.append(client)
-        return client, numbers
-
-    yield make
-    for client in clients:
-        client.__exit__(None, None, None)
+    yield from app_clients(monkeypatch)
 
 
 def _session(client: TestClient, device: str | None = None) -> Any:
