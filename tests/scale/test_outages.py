@@ -143,9 +143,14 @@ def _use_redis(scale_env: ScaleEnv, monkeypatch: pytest.MonkeyPatch, url: str) -
     get_settings.cache_clear()
 
 
+@pytest.mark.parametrize("outage", ["brief", "past_the_running_job"])
 def test_redis_restart_loses_no_queued_or_running_job(
         scale_env: ScaleEnv, private_redis: PrivateRedis, still_video: bytes, reference_png: bytes,
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, outage: str) -> None:
+    """Redis restarts without persistence while one job runs and two wait. ``brief``: back after
+    2 s (the running job usually ends after it); ``past_the_running_job``: back only once the
+    running job is decided, so RQ's bookkeeping of that job meets no Redis (the worker process
+    used to quit there, leaving the other two jobs unserved)."""
     from pensioncert.jobs.redis_queue import RedisQueue
 
     _use_redis(scale_env, monkeypatch, private_redis.url)
@@ -160,8 +165,12 @@ def test_redis_restart_loses_no_queued_or_running_job(
     assert states.count("running") == 1 and states.count("pending") == 2, states  # one running, two queued
     queue.connection.close()
 
+    running = next(job_id for job_id in jobs if _state(job_id)[0] == "running")
     private_redis.kill()  # every queued message and marker is gone (no persistence)
     time.sleep(2)
+    if outage == "past_the_running_job":
+        wait_for(lambda: _state(running)[0] == "decided", 300, "the running job to be decided without Redis", 0.2)
+        time.sleep(1)  # and RQ's bookkeeping after it to fail
     private_redis.start()
 
     wait_for(lambda: all(_state(job_id)[0] == "decided" for job_id in jobs), 900,

@@ -22,10 +22,12 @@ because delivery guarantees come from the database lease, not from the broker.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -198,16 +200,53 @@ def run_worker(settings: Settings | None = None, *, burst: bool = False, fork: b
     if preload:
         preload_models(fork)
     worker_class = Worker if fork else SimpleWorker
-    worker = worker_class([queue.queue], connection=queue.connection, name=worker_name())
-    worker.max_connection_wait_time = settings.jobs.redis_retry_max_seconds
     sweeper = Sweeper(queue)
     sweeper.start()
     if on_ready is not None:
         on_ready()
     try:
-        worker.work(burst=burst, logging_level=settings.log_level, with_scheduler=False)
+        for incarnation in itertools.count():
+            # A fresh name per incarnation: the previous one's Redis key may outlive it.
+            name = worker_name() + (f"-{incarnation}" if incarnation else "")
+            worker = worker_class([queue.queue], connection=queue.connection, name=name)
+            worker.max_connection_wait_time = settings.jobs.redis_retry_max_seconds
+            if not _work_until_stopped(worker, burst, settings):
+                return
     finally:
         sweeper.stop()
+
+
+def _work_until_stopped(worker: Worker, burst: bool, settings: Settings) -> bool:
+    """Run RQ's loop; True when it quit on its own (the caller starts another), False when asked to stop.
+
+    RQ's loop quits, and its teardown raises, when Redis goes away while it is not waiting for
+    a job: a verification that ends during a Redis restart fails RQ's own bookkeeping after the
+    decision is in the database ("found an unhandled exception, quitting"). A worker process
+    that died there would leave the queue unserved until something restarted it, so the loop
+    is started again; only a stop request (SIGTERM/SIGINT: RQ records when) or ``burst`` ends it.
+    """
+    from redis.exceptions import RedisError
+    from rq.worker import StopRequested
+
+    def stop_requested() -> bool:
+        return worker._shutdown_requested_date is not None  # set first thing by RQ's SIGTERM handler
+
+    try:
+        worker.work(burst=burst, logging_level=settings.log_level, with_scheduler=False)
+    except RedisError:
+        if burst:
+            raise
+        if stop_requested():  # stopping, and RQ's teardown could not reach Redis: nothing left to do
+            log.warning("stopped without Redis to unregister from", exc_info=True)
+            return False
+        log.warning("lost Redis outside a job; starting the worker loop again", exc_info=True)
+    else:
+        if burst or stop_requested():
+            return False
+        log.warning("the worker loop quit without a stop request; starting it again")
+    with contextlib.suppress(StopRequested, RedisError):  # RQ's handler, still installed, may raise here
+        time.sleep(settings.jobs.redis_retry_max_seconds)
+    return not stop_requested()
 
 
 def run_worker_pool(settings: Settings | None = None, *, processes: int, burst: bool = False,
@@ -222,7 +261,6 @@ def run_worker_pool(settings: Settings | None = None, *, processes: int, burst: 
     the job in hand). Returns the number of worker restarts.
     """
     import signal
-    import time
 
     settings = settings or get_settings()
     from pensioncert.storage.db import get_database
