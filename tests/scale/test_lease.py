@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -35,7 +36,12 @@ def test_lease_is_renewed_during_a_long_analysis(database: Database, monkeypatch
 
     decided: list[str] = []
     monkeypatch.setattr(verification, "_analyse", slow_analysis)
-    monkeypatch.setattr(verification, "_decide", lambda *args, **kwargs: decided.append(args[3]) or "decided")
+
+    def decide(*args: Any, **kwargs: Any) -> str:
+        decided.append(args[3])
+        return "decided"
+
+    monkeypatch.setattr(verification, "_decide", decide)
     outcome: list[str] = []
     first = threading.Thread(target=lambda: outcome.append(
         verification.run_verification("j1", database=database, worker="worker-a")))

@@ -3,7 +3,7 @@
 Headless browsers and several in-app browsers (WeChat's and Alipay's on some phones) have no
 ``speechSynthesis`` voice for Chinese, so the page plays these recordings instead. They are
 made at build time from the message catalogue with espeak-ng and committed (MP3, mono,
-24 kbit/s: about 60 KB for both languages); nothing is fetched or synthesised at run time.
+24 kbit/s: about 270 KB for both languages); nothing is fetched or synthesised at run time.
 Regenerate after changing a spoken text: ``python -m pensioncert.web.audio``.
 
 Mandarin is read from tone-numbered pinyin (``espeak-ng -v cmn-latn-pinyin``): given Chinese
