@@ -199,7 +199,7 @@ def run_worker(settings: Settings | None = None, *, burst: bool = False, fork: b
     queue = RedisQueue(settings.jobs)
     if preload:
         preload_models(fork)
-    worker_class = Worker if fork else SimpleWorker
+    worker_class: type[Worker] = _ForkingWorker if fork else _SimpleWorker
     sweeper = Sweeper(queue)
     sweeper.start()
     if on_ready is not None:
@@ -214,6 +214,35 @@ def run_worker(settings: Settings | None = None, *, burst: bool = False, fork: b
                 return
     finally:
         sweeper.stop()
+
+
+class _StopAtHeartbeat:
+    """Honour a recorded stop request at every pass of RQ's dequeue loop.
+
+    RQ's SIGTERM handler records the request, then raises ``StopRequested`` wherever the main
+    thread happens to be. Raised inside a logging call (RQ logs every failed reconnect while
+    Redis is down) it is swallowed by ``logging`` as a "logging error", and the worker went on
+    retrying Redis for ever (CI: a worker still alive 30 s after SIGTERM). The heartbeat
+    opens every pass of the dequeue loop, retries included, so checking there stops it;
+    during a job (busy) the job is finished first, as RQ does.
+    """
+
+    _shutdown_requested_date: Any
+
+    def heartbeat(self, *args: Any, **kwargs: Any) -> Any:
+        from rq.worker import StopRequested, WorkerStatus
+
+        if self._shutdown_requested_date is not None and self.get_state() != WorkerStatus.BUSY:  # type: ignore[attr-defined]
+            raise StopRequested()
+        return super().heartbeat(*args, **kwargs)  # type: ignore[misc]
+
+
+class _SimpleWorker(_StopAtHeartbeat, SimpleWorker):
+    pass
+
+
+class _ForkingWorker(_StopAtHeartbeat, Worker):
+    pass
 
 
 def _work_until_stopped(worker: Worker, burst: bool, settings: Settings) -> bool:
@@ -244,6 +273,10 @@ def _work_until_stopped(worker: Worker, burst: bool, settings: Settings) -> bool
         if burst or stop_requested():
             return False
         log.warning("the worker loop quit without a stop request; starting it again")
+    finally:
+        pubsub = getattr(worker, "pubsub_thread", None)  # RQ's teardown leaves it running when Redis is down
+        if pubsub is not None and pubsub.is_alive():
+            pubsub.stop()
     with contextlib.suppress(StopRequested, RedisError):  # RQ's handler, still installed, may raise here
         time.sleep(settings.jobs.redis_retry_max_seconds)
     return not stop_requested()
