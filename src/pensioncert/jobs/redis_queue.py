@@ -199,7 +199,7 @@ def run_worker(settings: Settings | None = None, *, burst: bool = False, fork: b
     queue = RedisQueue(settings.jobs)
     if preload:
         preload_models(fork)
-    worker_class: type[Worker] = _ForkingWorker if fork else _SimpleWorker
+    worker_class: type[_SimpleWorker | _ForkingWorker] = _ForkingWorker if fork else _SimpleWorker
     sweeper = Sweeper(queue)
     sweeper.start()
     if on_ready is not None:
@@ -229,10 +229,14 @@ class _StopAtHeartbeat:
 
     _shutdown_requested_date: Any
 
+    def stop_requested(self) -> bool:
+        """Whether a SIGTERM/SIGINT arrived: RQ's handler records when, before anything else."""
+        return self._shutdown_requested_date is not None
+
     def heartbeat(self, *args: Any, **kwargs: Any) -> Any:
         from rq.worker import StopRequested, WorkerStatus
 
-        if self._shutdown_requested_date is not None and self.get_state() != WorkerStatus.BUSY:  # type: ignore[attr-defined]
+        if self.stop_requested() and self.get_state() != WorkerStatus.BUSY:  # type: ignore[attr-defined]
             raise StopRequested()
         return super().heartbeat(*args, **kwargs)  # type: ignore[misc]
 
@@ -245,7 +249,7 @@ class _ForkingWorker(_StopAtHeartbeat, Worker):
     pass
 
 
-def _work_until_stopped(worker: Worker, burst: bool, settings: Settings) -> bool:
+def _work_until_stopped(worker: _SimpleWorker | _ForkingWorker, burst: bool, settings: Settings) -> bool:
     """Run RQ's loop; True when it quit on its own (the caller starts another), False when asked to stop.
 
     RQ's loop quits, and its teardown raises, when Redis goes away while it is not waiting for
@@ -257,9 +261,7 @@ def _work_until_stopped(worker: Worker, burst: bool, settings: Settings) -> bool
     from redis.exceptions import RedisError
     from rq.worker import StopRequested
 
-    def stop_requested() -> bool:
-        return worker._shutdown_requested_date is not None  # set first thing by RQ's SIGTERM handler
-
+    stop_requested = worker.stop_requested
     try:
         worker.work(burst=burst, logging_level=settings.log_level, with_scheduler=False)
     except RedisError:

@@ -70,9 +70,9 @@ class PocketsphinxDigits:
 
     The grammar has no "oh" for zero: a non-rhotic "four" (espeak-ng's ``f'o@``, and many
     speakers whose English is a second language) decoded as "oh" most times: 24/40 readings
-    (half of them rich in fours) came out wrong with "oh" in the grammar, 0/40 without it (timed readings,
-    voices of ``synth.audio``). The page shows and speaks "zero"; one "oh" still leaves three
-    of four digits right (``digits_min_matching``).
+    (half of them rich in fours) came out wrong with "oh" in the grammar, 0/40 without it (timed
+    readings, voices of ``synth.audio``). The English page asks for 0 to be read as "zero"
+    (``web.digits_intro``); one "oh" still leaves three of four digits right (``digits_min_matching``).
     """
 
     language = "en"
