@@ -256,6 +256,28 @@ class LivenessSettings(BaseModel):
     # Genuine <= 0.15 (turns); two subjects at the same pose differ by only 0.04-0.09, so this is a
     # backstop for gross jumps; the random identity samples catch same-pose splices.
     max_shape_jump: float = 0.25
+    # Replay of an earlier recording of the same retiree (liveness.replay; docs/liveness.md
+    # "Replays of an earlier recording"): the new recording's motion trace is aligned with each kept
+    # trace (best shift and speed for the mean per-signal correlation of the signals' fast parts),
+    # then the same correlation in 1.5-s windows along that alignment; its median over the 2/3 of
+    # the windows with the least mouth/yaw/pitch motion is compared here. Chosen on `pensioncert
+    # eval replay --split tuning` (grace_hopper, ocv_actress_a; 12 kept recordings): replays
+    # (re-encoded; cropped, scaled, brightened, trimmed; 1.08x and 0.8x as fast) 0.48-0.84;
+    # genuine re-performances of the same challenge, the same actions or other actions <= 0.34;
+    # the threshold is the middle of that gap. The share of windows: 2/3 gave the widest gap
+    # (all windows 0.12, half 0.10, a third none; an end-to-end genuine answer to last year's
+    # actions on tuning seed 0 reached 0.46 with all windows). Report split: docs/liveness.md.
+    replay_max_similarity: float = 0.41
+    replay_window_seconds: float = 1.5
+    replay_quiet_share: float = 0.67
+    replay_fast_window_frames: int = 9  # the moving average removed (0.6 s at 15 fps)
+    replay_min_overlap_seconds: float = 3.0  # a shift counts only over this much shared recording ...
+    replay_min_overlap_fraction: float = 0.6  # ... and this share of the shorter one
+    # Speeds searched (a replay sped up or slowed to fit a new schedule): log-spaced 3 % steps.
+    replay_min_speed: float = 0.67
+    replay_max_speed: float = 1.5
+    replay_speed_step: float = 1.03
+    replay_max_traces: int = 12  # the most recent kept traces compared (one a year, plus retries)
 
 
 class OcrSettings(BaseModel):
@@ -311,6 +333,9 @@ class SecuritySettings(BaseModel):
     # Key for the keyed hash that lets us look ID numbers up without storing them in clear.
     lookup_key: str = "development-lookup-key"
     media_retention_days: int = 30
+    # Motion traces (liveness.replay: seven signals a frame, no image) are kept one cycle and its
+    # window, so next year's attempt is compared with this year's recordings.
+    motion_trace_retention_days: int = 400
     retention_sweep_hours: float = 6.0  # how often the API process runs the purge
     # Abuse controls (pensioncert.api.protection; docs/security.md). Counters are per window from the first hit,
     # in Redis when jobs.backend is "redis" (shared by API replicas), else in the API process.

@@ -205,24 +205,26 @@ def clip(*, script: str | None = None, digits: str | None = None, duration: floa
     return files
 
 
-def follow_clip(planned: Planned, *, timed: bool = True, photo: str = SUBJECT) -> ClipFiles:
+def follow_clip(planned: Planned, *, timed: bool = True, photo: str = SUBJECT, attempt: int = 0) -> ClipFiles:
     """``photo``'s face answering the planned challenge as a genuine user does (``synth.follow_schedule_script``:
     each step 0.4-1.2 s after its prompt, natural blinks), for as long as the page records.
 
     ``timed=False``: the native-camera fallback's answer (every step in order, no schedule).
+    ``attempt``: the person's n-th performance of this answer (its own reaction times, sway and
+    jitter), as a second attempt would be; the same ``attempt`` is the same recording again.
     """
     from pensioncert.synth.subject import follow_schedule_script
 
     challenge = planned.challenge(timed=timed)
-    script = follow_schedule_script(challenge, rng=random.Random(planned.seed))
+    script = follow_schedule_script(challenge, rng=random.Random(planned.seed + 1000 * attempt))
     duration = round(challenge.record_seconds(get_settings().liveness), 2)
-    return clip(script=script, duration=duration, photo=photo, language=challenge.language)
+    return clip(script=script, duration=duration, photo=photo, language=challenge.language, seed=3 + attempt)
 
 
-def actions_clip(planned: Planned, *, perform: bool = True, photo: str = SUBJECT) -> ClipFiles:
+def actions_clip(planned: Planned, *, perform: bool = True, photo: str = SUBJECT, attempt: int = 0) -> ClipFiles:
     """The subject following the planned schedule (``perform=False``: just looking at the camera)."""
     if perform:
-        return follow_clip(planned, photo=photo)
+        return follow_clip(planned, photo=photo, attempt=attempt)
     return clip(script="", duration=planned.record_seconds, photo=photo)
 
 

@@ -208,6 +208,27 @@ def test_run_verification_decides_exactly_once_and_recovers_a_dead_worker(
         assert retiree is not None and retiree.last_certified == support.cst_today()
 
 
+def test_the_same_recording_uploaded_again_for_the_same_retiree_is_a_replay(
+    api: Api, planned: support.Planned, good_clip: support.ClipFiles, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A recording of the retiree that the service has seen (kept as a motion trace) is not a live
+    answer next time, even to a challenge that asks the same actions on the same schedule."""
+    from pensioncert.settings import get_settings
+
+    monkeypatch.setenv("PENSIONCERT_FLOW__ENROLL_REFERENCE_ON_FIRST_CERTIFICATION", "true")
+    get_settings.cache_clear()
+    _, first = _certify(api, planned, good_clip.webm, support.IN_WINDOW_NO_PHOTO)
+    assert first["outcome"] == "review"  # analysed (its motion kept), waiting for a reviewer
+    replay_session, replay = _certify(api, planned, good_clip.mp4, support.IN_WINDOW_NO_PHOTO,
+                                      content_type="video/mp4")  # the same recording, re-encoded
+    assert replay["outcome"] == "failed", replay
+    [record] = _records(support.IN_WINDOW_NO_PHOTO, api, replay_session)
+    assert record.reasons == ["liveness.replayed_recording"], record.reasons
+    assert record.scores["replay_similarity"] >= get_settings().liveness.replay_max_similarity
+    # The user is told what any identity finding tells them, not that a replay was recognised.
+    assert [r["code"] for r in replay["reasons"]] == ["liveness.identity_not_confirmed"]
+
+
 def test_enrolment_policy_sends_the_first_recording_to_review_and_then_compares(
     api: Api, planned: support.Planned, good_clip: support.ClipFiles, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -226,7 +247,9 @@ def test_enrolment_policy_sends_the_first_recording_to_review_and_then_compares(
     [record] = _records(support.IN_WINDOW_NO_PHOTO, api, first_session)
     assert (record.result, record.method, record.certified_on) == ("review", "manual_review", None)
     # A second attempt before any review is not compared with the unreviewed frame: review again.
-    second_session, second = _certify(api, planned, good_clip.webm, support.IN_WINDOW_NO_PHOTO)
+    # (A second performance: the same recording again would be a replay, see the next test.)
+    again = support.actions_clip(planned, attempt=1)
+    second_session, second = _certify(api, planned, again.webm, support.IN_WINDOW_NO_PHOTO)
     assert second["outcome"] == "review", second
     [latest] = _records(support.IN_WINDOW_NO_PHOTO, api, second_session)
     with get_database().session() as session:

@@ -61,6 +61,37 @@ def test_session_media_past_retention_is_purged(database: Database, protector: P
     assert not (tmp_path / "media" / old_key).exists() and store.get(new_key) == b"frame"
 
 
+def test_motion_traces_are_kept_a_cycle_then_purged(database: Database, protector: Protector,
+                                                     tmp_path: Path) -> None:
+    """The replay check's memory: kept (encrypted) for its own, longer retention, then deleted."""
+    import numpy as np
+
+    from pensioncert.certification.flow import keep_motion_trace, kept_motion_traces
+    from pensioncert.liveness.replay import MotionTrace
+    from pensioncert.storage.models import MotionTraceRow
+    from pensioncert.storage.repository import find_retiree, upsert_retiree
+    from tests.storage.test_storage import a_retiree
+
+    store = MediaStore(tmp_path / "media", protector)
+    trace = MotionTrace(np.arange(70, dtype=np.float32).reshape(10, 7))
+    with database.session() as session:
+        upsert_retiree(session, protector, a_retiree())
+        session.flush()
+        retiree = find_retiree(session, protector, a_retiree().id_number)
+        assert retiree is not None
+        for days_ago, job in ((401, "old"), (200, "half"), (1, "new")):
+            keep_motion_trace(session, protector, retiree.id, job, trace.to_bytes(), NOW - timedelta(days=days_ago))
+        rid = retiree.id
+    with database.session() as session:
+        stored = session.scalars(select(MotionTraceRow.trace_encrypted)).all()
+        assert all(trace.to_bytes() not in row for row in stored)  # encrypted at rest
+        kept = kept_motion_traces(session, protector, rid, NOW)
+        assert len(kept) == 2 and np.array_equal(kept[0].values, trace.values)  # 401 days: past retention
+        assert purge_expired_media(session, store, NOW, retention_days=30, trace_retention_days=400) == 1
+    with database.session() as session:
+        assert sorted(session.scalars(select(MotionTraceRow.job_id))) == ["half", "new"]
+
+
 def test_retention_timer_runs_and_survives_a_failure() -> None:
     import threading
 

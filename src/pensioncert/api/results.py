@@ -9,6 +9,7 @@ from pensioncert.api.present import job_out, window_of
 from pensioncert.api.schemas import ErrorBody, JobOut, Message, ResultOut
 from pensioncert.certification import flow
 from pensioncert.certification.service import eligibility_for
+from pensioncert.liveness.analyse import USER_CODES
 from pensioncert.storage.models import Retiree, VerificationJob
 from pensioncert.storage.repository import latest_review_of_session
 
@@ -48,7 +49,9 @@ def get_result(session_id: str, db: DbSession, today: Today) -> ResultOut:
     if review is not None:  # staff decided the case: the phone shows their decision
         outcome = "passed" if review.result == "passed" else "failed"
     advice = flow.advice_for(db, cert_session, outcome)
-    reasons = list(job.reasons) if job is not None and outcome in ("failed", "review") else []
+    # What the user may know: the identity, splice and replay findings read as one (USER_CODES);
+    # staff see the job's own codes in the back office.
+    reasons = [USER_CODES.get(r, r) for r in job.reasons] if job is not None and outcome in ("failed", "review") else []
     if review is not None and outcome == "failed":
         reasons = list(review.reasons)
     if outcome == "failed" and advice.cap is not None:

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from pensioncert import clock
 from pensioncert.certification.models import SessionMedia
 from pensioncert.certification.service import eligibility_for
 from pensioncert.domain import calendar
@@ -24,10 +25,18 @@ from pensioncert.domain.eligibility import Decision, DecisionCode, names_match
 from pensioncert.domain.idnumber import InvalidIdNumber, parse_id_number
 from pensioncert.errors import CodedError
 from pensioncert.liveness import challenges as rules
+from pensioncert.liveness.replay import MotionTrace
 from pensioncert.settings import Settings, get_settings
 from pensioncert.storage.crypto import Protector
 from pensioncert.storage.media_store import MediaStore
-from pensioncert.storage.models import CertificationRecord, CertSession, Challenge, Retiree, VerificationJob
+from pensioncert.storage.models import (
+    CertificationRecord,
+    CertSession,
+    Challenge,
+    MotionTraceRow,
+    Retiree,
+    VerificationJob,
+)
 from pensioncert.storage.repository import audit, failures_since, find_retiree, recordings_started
 
 CHANNELS = ("wechat", "alipay", "cityapp", "terminal")
@@ -59,7 +68,8 @@ class FlowError(CodedError):
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """Now, from the one clock (``pensioncert.clock``: the evaluation harness moves it a year)."""
+    return clock.now()
 
 
 def aware(moment: datetime) -> datetime:
@@ -179,6 +189,30 @@ def load_reference_photo(protector: Protector, retiree: Retiree) -> bytes | None
     if retiree.reference_photo_encrypted is None:
         return None
     return protector.decrypt(retiree.reference_photo_encrypted, REFERENCE_CONTEXT)
+
+
+MOTION_CONTEXT = b"motion_trace"  # AES-GCM associated data of MotionTraceRow.trace_encrypted
+
+
+def kept_motion_traces(session: Session, protector: Protector, retiree_id: int, now: datetime,
+                       settings: Settings | None = None) -> list[MotionTrace]:
+    """The retiree's most recent motion traces still inside retention (the replay check's memory)."""
+    settings = settings or get_settings()
+    cutoff = now - timedelta(days=settings.security.motion_trace_retention_days)
+    rows = session.scalars(
+        select(MotionTraceRow.trace_encrypted)
+        .where(MotionTraceRow.retiree_id == retiree_id, MotionTraceRow.created_at > cutoff)
+        .order_by(MotionTraceRow.created_at.desc(), MotionTraceRow.id.desc())
+        .limit(settings.liveness.replay_max_traces)
+    )
+    return [MotionTrace.from_bytes(protector.decrypt(row, MOTION_CONTEXT)) for row in rows]
+
+
+def keep_motion_trace(session: Session, protector: Protector, retiree_id: int, job_id: str, trace: bytes,
+                      now: datetime) -> None:
+    """Keep one analysed recording's motion trace, encrypted, for later replay checks."""
+    session.add(MotionTraceRow(retiree_id=retiree_id, job_id=job_id, created_at=now,
+                               trace_encrypted=protector.encrypt(trace, MOTION_CONTEXT)))
 
 
 # ---------------------------------------------------------------- identification

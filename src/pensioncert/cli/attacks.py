@@ -6,6 +6,7 @@ import json
 from concurrent.futures import ProcessPoolExecutor
 from typing import Annotated, Any
 
+import numpy as np
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -86,6 +87,42 @@ def eval_timing(
     for name in report.replay_fit:
         table.add_row(name, f"{100 * report.genuine_fit[name]:.1f} %", f"{100 * report.replay_fit[name]:.1f} %",
                       f"{report.mean_record_seconds[name]} / {report.max_record_seconds[name]}")
+    Console().print(table)
+
+
+@eval_app.command("replay")
+def eval_replay(
+    split: Annotated[str, typer.Option("--split", help="tuning (choose) or report (quote).")] = "report",
+    pairs: Annotated[int, typer.Option("--pairs", help="Run only the first N pairs of the split (0: all).")] = 0,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Processes, one pair each.")] = 1,
+    cache: Annotated[str, typer.Option("--cache", help="Folder keeping the traces for reruns.")] = "",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Replays of a kept recording against genuine re-performances: the replay check's similarities."""
+    from pensioncert.evaluation import replay
+
+    if split not in replay.SPLITS:
+        raise typer.BadParameter(f"--split must be one of {', '.join(replay.SPLITS)}")
+    chosen = replay.pairs(split, pairs)
+    results: list[tuple[str, float]] = []
+    with _progress() as bar:
+        task = bar.add_task(f"replay pairs ({split})", total=len(chosen))
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            faces, seeds = zip(*chosen, strict=True)
+            for batch in pool.map(replay.run_pair, faces, seeds, [cache or None] * len(chosen)):
+                results.extend(batch)
+                bar.advance(task)
+    report = replay.summarise(split, results)
+    if as_json:
+        print(json.dumps(report.as_dict(), indent=1))
+        return
+    table = Table(title=f"Replay check ({split}, {len(chosen)} kept recordings, threshold {report.threshold})")
+    for column in ("case", "n", "min", "median", "max", "at or above threshold"):
+        table.add_column(column, justify="right")
+    rates = report.rates()
+    for case, values in report.similarity.items():
+        table.add_row(case, str(len(values)), f"{min(values):.3f}", f"{np.median(values):.3f}", f"{max(values):.3f}",
+                      f"{100 * rates[case]:.0f} %")
     Console().print(table)
 
 

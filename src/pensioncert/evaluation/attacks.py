@@ -35,7 +35,7 @@ SPLITS = {"tuning": TUNING_SEEDS, "report": REPORT_SEEDS}
 # Victims cycle over these faces (one with glasses); the attacker is the next one in the list.
 FACES = ("grace_hopper", "ocv_glasses_man_1", "astronaut", "ocv_actress_a")
 
-GENUINE = ("genuine_actions", "genuine_digits_zh", "genuine_digits_en")
+GENUINE = ("genuine_actions", "genuine_digits_zh", "genuine_digits_en", "genuine_again")
 ATTACKS = (
     "frames_1",
     "frames_2",
@@ -275,8 +275,14 @@ def _attempt(ctx: _Seed, kind: str) -> AttemptRecord:
     def earlier(kind_of: str, language: str = "zh") -> Clip:
         return earlier_answer(kind_of, language)[0]
 
+    def last_year(kind_of: str) -> tuple[Clip, Revealed]:
+        """The victim's own session a year ago (a new victim each time): ``person`` becomes them."""
+        nonlocal person
+        person, clip, revealed = _session_a_year_ago(ctx, victim_ref, kind_of, render_seed + 500)
+        return clip, revealed
+
     make: Callable[[Revealed], Clip]
-    if kind.startswith("genuine"):
+    if kind in GENUINE and kind != "genuine_again":
         make = genuine
     elif kind.startswith("frames_"):
         count = int(kind.split("_")[1])
@@ -306,19 +312,26 @@ def _attempt(ctx: _Seed, kind: str) -> AttemptRecord:
         def make(revealed: Revealed) -> Clip:
             return _every_action_clip(ctx.victim, seed)
     elif kind == "replay_earlier_session":
-        def make(revealed: Revealed) -> Clip:
-            return earlier(revealed.kind)
-    elif kind == "replay_same_actions":
-        # The attacker starts challenge after challenge until one asks the actions of an old
-        # recording, in its order (1 in 40-120 starts); that conditional case is measured here.
-        pin = _same_content_fresh_schedule(earlier_answer("actions")[1], rng)
+        # The replays: the victim's own recording from their session a year ago, played to today's challenge.
+        old_session = last_year("actions")
 
         def make(revealed: Revealed) -> Clip:
-            return earlier("actions")
-    elif kind == "replay_earlier_reading":
-        # Any Mandarin reading of four digits: the content is not recognised, only its timing.
+            return old_session[0]
+    elif kind in ("replay_same_actions", "genuine_again"):
+        # The attacker starts challenge after challenge until one asks the actions of last year's
+        # recording, in its order (1 in 40-120 starts); that conditional case is measured here.
+        # genuine_again: the same victim and the same challenge, answered by the victim, alive.
+        old_clip, old_revealed = last_year("actions")
+        pin = _same_content_fresh_schedule(old_revealed, rng)
+
         def make(revealed: Revealed) -> Clip:
-            return earlier("digits", revealed.language)
+            return genuine(revealed) if kind == "genuine_again" else old_clip
+    elif kind == "replay_earlier_reading":
+        # Last year's Mandarin reading of four digits, played to today's digits.
+        old_reading = last_year("digits")
+
+        def make(revealed: Revealed) -> Clip:
+            return old_reading[0]
     elif kind == "digits_wrong_timing":
         def make(revealed: Revealed) -> Clip:
             return render_answer(ctx.victim, revealed, render_seed, rng, timed=False)
@@ -355,6 +368,26 @@ def _attempt(ctx: _Seed, kind: str) -> AttemptRecord:
         raise ValueError(f"unknown attempt kind {kind!r}")
     outcome = h.attempt(person, timed(make), channel=channel, language=language, card=card, pin=pin)
     return AttemptRecord(kind, seed, ctx.victim, outcome, rendered)
+
+
+def _session_a_year_ago(ctx: _Seed, reference: bytes, kind_of: str, render_seed: int) -> tuple[Person, Clip, Revealed]:
+    """A new victim, due a year ago too, who certified then, alive (actions on the city app, or
+    Mandarin digits on WeChat): what a replay attacker may hold today, and what the job kept of it."""
+    h = ctx.harness
+    person = h.enrol(reference, last_certified_months_ago=23)
+    made: list[tuple[Clip, Revealed]] = []
+
+    def respond(revealed: Revealed) -> bytes:
+        clip = render_answer(ctx.victim, revealed, render_seed, ctx.rng)
+        made.append((clip, revealed))
+        return _upload(clip)
+
+    channel, language = ("cityapp", "zh-CN") if kind_of == "actions" else ("wechat", "zh-CN")
+    with h.shifted(-365):
+        h.attempt(person, respond, channel=channel, language=language)
+    if not made:
+        raise RuntimeError(f"seed {ctx.seed}: last year's {kind_of} session was refused before recording")
+    return person, *made[0]
 
 
 def _same_content_fresh_schedule(old: Revealed, rng: random.Random) -> Challenge:

@@ -207,12 +207,30 @@ class Harness:
 
     # -------------------------------------------------------------- registry
 
+    @contextmanager
+    def shifted(self, days: int) -> Iterator[None]:
+        """Run the application ``days`` away from today (negative: in the past) for a while.
+
+        Everything that asks ``pensioncert.clock`` moves: the windows, challenge clocks, job
+        decisions and what they store. The replay attacks make the victim's earlier session a
+        year ago this way, so today's attempt meets it as next year's would.
+        """
+        from pensioncert import clock
+
+        real = clock.now
+        clock.now = lambda: real() + timedelta(days=days)
+        try:
+            yield
+        finally:
+            clock.now = real
+
     def enrol(self, reference: bytes | NDArray[np.uint8] | None, *, birth_date: date | None = None,
-              sex: str | None = None, name: str | None = None) -> Person:
+              sex: str | None = None, name: str | None = None, last_certified_months_ago: int = 11) -> Person:
         """Seed one retiree inside their certification window; ``reference`` becomes the registry photo.
 
         ``None``: no registry photo (the ID-card flows). Each call makes a new person with a
         valid, unique ID number, so attempts never share retry caps or a certification.
+        ``last_certified_months_ago`` 23: due again a year ago too (``shifted(-365)``).
         """
         from pensioncert.certification.flow import store_reference_photo
         from pensioncert.domain.calendar import add_months
@@ -234,7 +252,8 @@ class Harness:
         row = RetireeInput(
             id_number=number, name=name, sex=sex, birth_date=born, region_code=region, pension_type="employee",
             retired_locally=True, status="normal", first_payment=add_months(self._today, -120),
-            last_certified=add_months(self._today, -11), district="福田区", phone="13800000000",
+            last_certified=add_months(self._today, -last_certified_months_ago), district="福田区",
+            phone="13800000000",
         )
         protector = protector_from_settings()
         with get_database().session() as session:

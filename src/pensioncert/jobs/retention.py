@@ -3,8 +3,9 @@
 Recordings are deleted once their job is decided and the retention period
 (settings.security.media_retention_days) has passed; ID-card portraits and best
 frames of sessions older than that go too (a portrait adopted as the registry
-reference lives on, encrypted, in the retiree row). The decision, its reasons
-and the audit trail stay. The API process runs the purge periodically
+reference lives on, encrypted, in the retiree row). Motion traces (no image: the
+replay check's memory) go after ``motion_trace_retention_days``, one cycle and its
+window. The decision, its reasons and the audit trail stay. The API process runs the purge periodically
 (``RetentionTimer``); ``pensioncert purge-media`` runs it once (cron).
 """
 
@@ -15,19 +16,21 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from pensioncert.certification.models import SessionMedia
 from pensioncert.storage.media_store import MediaStore
-from pensioncert.storage.models import VerificationJob
+from pensioncert.storage.models import MotionTraceRow, VerificationJob
 from pensioncert.storage.repository import audit
 
 log = logging.getLogger(__name__)
 
 
-def purge_expired_media(session: Session, store: MediaStore, now: datetime, retention_days: int) -> int:
-    """Delete recordings and session media past retention; return how many items were deleted."""
+def purge_expired_media(session: Session, store: MediaStore, now: datetime, retention_days: int,
+                        trace_retention_days: int | None = None) -> int:
+    """Delete recordings and session media past retention, and motion traces past theirs
+    (``trace_retention_days``; None: kept); return how many items were deleted."""
     cutoff = now - timedelta(days=retention_days)
     jobs = session.scalars(
         select(VerificationJob).where(
@@ -49,10 +52,17 @@ def purge_expired_media(session: Session, store: MediaStore, now: datetime, rete
         store.delete(item.media_key)
         session.delete(item)
         session_media += 1
-    if recordings or session_media:
+    traces = 0
+    if trace_retention_days is not None:
+        traces = session.execute(
+            delete(MotionTraceRow).where(MotionTraceRow.created_at <= now - timedelta(days=trace_retention_days))
+            .execution_options(synchronize_session=False)
+        ).rowcount
+    if recordings or session_media or traces:
         audit(session, actor="system", role="system", action="purge_media",
-              detail={"jobs": recordings, "session_media": session_media, "cutoff": cutoff.isoformat()})
-    return recordings + session_media
+              detail={"jobs": recordings, "session_media": session_media, "motion_traces": traces,
+                      "cutoff": cutoff.isoformat()})
+    return recordings + session_media + traces
 
 
 class RetentionTimer:
@@ -85,6 +95,7 @@ def purge_now() -> int:
     from pensioncert.storage.db import get_database
     from pensioncert.storage.media_store import media_store_from_settings
 
-    days = get_settings().security.media_retention_days
+    security = get_settings().security
     with get_database().session() as session:
-        return purge_expired_media(session, media_store_from_settings(), datetime.now(UTC), days)
+        return purge_expired_media(session, media_store_from_settings(), datetime.now(UTC),
+                                   security.media_retention_days, security.motion_trace_retention_days)

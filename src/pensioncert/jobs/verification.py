@@ -54,6 +54,7 @@ class Analysis:
     best_frame_png: bytes | None = None
     reference_source: str | None = None
     review: list[str] = field(default_factory=list)
+    trace: bytes | None = None  # the recording's motion (liveness.replay), kept for later replay checks
 
 
 class FaceEngineUnavailable(RuntimeError):
@@ -192,6 +193,7 @@ def _analyse(database: Database, store: MediaStore, job_id: str) -> Analysis:
             reference = store.get(portrait.media_key)
             card_checked = bool(portrait.fields.get("valid_until"))  # the back side was read: not expired
         media_key = job.media_path
+        earlier = flow.kept_motion_traces(session, protector, retiree.id, flow.utcnow())
     video = store.get(media_key)
     embedding = None
     if reference is not None:
@@ -203,7 +205,7 @@ def _analyse(database: Database, store: MediaStore, job_id: str) -> Analysis:
     elif source != "enroll":
         return Analysis(False, ["flow.no_reference"], reference_source=source)
     try:
-        verdict = analyse_recording(video, challenge, embedding)
+        verdict = analyse_recording(video, challenge, embedding, earlier=earlier)
     except MediaError as bad_media:
         return Analysis(False, [bad_media.code], reference_source=source)
     # With no reference (enrolment) the analyser's identity check is consistency alone; the
@@ -220,7 +222,8 @@ def _analyse(database: Database, store: MediaStore, job_id: str) -> Analysis:
     scores = dict(getattr(verdict, "scores", {}) or {}) | {"timed": challenge.timed,
                                                             "auto_decidable": challenge.auto_decidable}
     review = _review_reasons(source, challenge, get_settings().flow.trust_card_portrait and card_checked)
-    return Analysis(passed, reasons, scores, _png(best), source, review)
+    trace = verdict.trace.to_bytes() if verdict.trace is not None else None
+    return Analysis(passed, reasons, scores, _png(best), source, review, trace)
 
 
 def _require_face_engine() -> None:
@@ -317,6 +320,8 @@ def _apply(session: Session, store: MediaStore, cert_session: CertSession, retir
         # case (admin.review.decide); until then every attempt goes to review, none passes.
     # Nor does an ID-card portrait ever become the stored reference here, even after a pass: only a
     # reviewer's acceptance enrols it (admin.review.decide), or whoever shows a card once owns the face.
+    if analysis.trace is not None:  # every analysed recording, passed or not: any may be replayed later
+        flow.keep_motion_trace(session, protector_from_settings(), retiree.id, job.id, analysis.trace, now)
     if result == "error":
         flow.touch(cert_session, flow.IDENTIFIED)
         audit(session, actor="system", role="worker", action="verification.error", retiree_id=retiree.id,

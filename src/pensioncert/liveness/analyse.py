@@ -16,7 +16,7 @@ from __future__ import annotations
 import enum
 import itertools
 import random
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ from pensioncert.liveness.challenges import Challenge, ChallengeKind
 from pensioncert.liveness.continuity import continuity
 from pensioncert.liveness.landmarks import FaceTrack, Signals, signals, track_faces
 from pensioncert.liveness.passive import frame_stats, longest_frozen_run, moire_score, planarity, thumbnails
+from pensioncert.liveness.replay import MotionTrace, best_match, motion_trace, speed_grid
 from pensioncert.liveness.speech import (
     DigitRecognizer,
     SegmentDigitVerifier,
@@ -43,6 +44,8 @@ from pensioncert.media.decode import DecodedMedia, decode_media
 from pensioncert.settings import LivenessSettings, Settings, get_settings
 
 REQUIRED_CHECKS = ("duration", "face", "challenge", "passive", "identity")
+# Required as well when the caller holds the retiree's earlier motion traces (the job always does).
+REPLAY_CHECK = "replay"
 
 
 class CheckStatus(enum.StrEnum):
@@ -97,6 +100,7 @@ class LivenessVerdict:
     results: list[CheckResult] = field(default_factory=list)
     timed: bool = False  # the challenge was answered against a schedule (freshness in time)
     required: tuple[str, ...] = REQUIRED_CHECKS
+    trace: MotionTrace | None = None  # this recording's motion, for later replay checks (no image)
 
     @property
     def user_reasons(self) -> list[str]:
@@ -117,6 +121,7 @@ class LivenessVerdict:
 USER_CODES = {
     "liveness.identity_changed": "liveness.identity_not_confirmed",
     "liveness.not_reference_person": "liveness.identity_not_confirmed",
+    "liveness.replayed_recording": "liveness.identity_not_confirmed",
 }
 
 
@@ -130,6 +135,7 @@ def analyse_recording(
     face_engine: bool = True,
     require_identity: bool = True,
     require_reference: bool = False,
+    earlier: Sequence[MotionTrace] | None = None,
 ) -> LivenessVerdict:
     """Analyse one recording against the challenge it answers; passed only if every required check passed.
 
@@ -144,6 +150,10 @@ def analyse_recording(
     unless ``require_reference`` (the CLI), which then fails ``liveness.identity_not_checked``.
     ``face_engine=False`` does not run the face engine: the identity check is ``not_run``
     and the verdict cannot pass unless ``require_identity=False`` (liveness-only evaluation).
+
+    ``earlier``: the motion traces of this retiree's earlier recordings (the job passes them,
+    possibly none). Given, the ``replay`` check is required: the recording must not be one of
+    them played again (``liveness.replay``). The verdict's ``trace`` is this recording's.
     """
     settings = settings or get_settings()
     cfg = settings.liveness
@@ -154,12 +164,14 @@ def analyse_recording(
     seconds = _duration(media.times)
     scores["duration_s"] = seconds
     results.append(_duration_check(media.times, seconds, cfg))
+    checks_run = REQUIRED_CHECKS + ((REPLAY_CHECK,) if earlier is not None else ())
     best_frame: NDArray[np.uint8] | None = None
     match = None
+    trace: MotionTrace | None = None
     if results[0].status is not CheckStatus.PASS:
         # too little recording to analyse: every other check did not run, for the same reason
         why = results[0].reasons[0]
-        results += [_not_run(name, why) for name in REQUIRED_CHECKS[1:]]
+        results += [_not_run(name, why) for name in checks_run[1:]]
     else:
         track = track_faces(media.frames, media.times, second_face_every=cfg.second_face_every_frames)
         sig = signals(track)
@@ -188,8 +200,11 @@ def analyse_recording(
                 best_frame = media.frames[best]
             if match is not None and np.isfinite(match.distance):
                 scores["face_distance"] = float(match.distance)
+        trace = motion_trace(sig, media.times)
+        if earlier is not None:
+            results.append(_replay_check(trace, earlier, enough, cfg, scores))
 
-    required = REQUIRED_CHECKS if require_identity else tuple(c for c in REQUIRED_CHECKS if c != "identity")
+    required = tuple(c for c in checks_run if require_identity or c != "identity")
     by_name = {r.name: r for r in results}
     passed = all(name in by_name and by_name[name].status is CheckStatus.PASS for name in required)
     reasons = list(dict.fromkeys(code for r in results if r.name in required for code in r.reasons))
@@ -197,7 +212,7 @@ def analyse_recording(
         reasons = ["liveness.check_missing"]
     checks = {r.name: r.as_dict() for r in results}
     return LivenessVerdict(passed=passed, reasons=reasons, scores=scores, best_frame=best_frame, face_match=match,
-                           checks=checks, results=results, timed=challenge.timed, required=required)
+                           checks=checks, results=results, timed=challenge.timed, required=required, trace=trace)
 
 
 def _duration(times: NDArray[np.float64]) -> float:
@@ -220,6 +235,25 @@ def _duration_check(times: NDArray[np.float64], seconds: float, cfg: LivenessSet
     if n < cfg.min_frames_per_second * seconds or gap > cfg.max_frame_gap_seconds:
         return _failed("duration", ["liveness.too_few_frames"], **evidence)
     return _passed("duration", **evidence)
+
+
+def _replay_check(trace: MotionTrace, earlier: Sequence[MotionTrace], enough_face: bool, cfg: LivenessSettings,
+                  scores: dict[str, float]) -> CheckResult:
+    """Not a replay: no kept trace of this retiree moves like this recording (``liveness.replay``)."""
+    evidence: dict[str, Any] = {"compared": len(earlier), "threshold": cfg.replay_max_similarity}
+    if not enough_face:
+        return _not_run(REPLAY_CHECK, "liveness.too_few_face_frames", **evidence)
+    match, which = best_match(trace, earlier, window=cfg.replay_fast_window_frames,
+                              min_overlap_seconds=cfg.replay_min_overlap_seconds,
+                              min_overlap_fraction=cfg.replay_min_overlap_fraction,
+                              speeds=speed_grid(cfg.replay_min_speed, cfg.replay_max_speed, cfg.replay_speed_step),
+                              local_seconds=cfg.replay_window_seconds, quiet_share=cfg.replay_quiet_share)
+    evidence |= {"closest": which, **match.as_dict()}
+    if which is not None:
+        scores["replay_similarity"] = match.similarity
+    if match.similarity >= cfg.replay_max_similarity:
+        return _failed(REPLAY_CHECK, ["liveness.replayed_recording"], **evidence)
+    return _passed(REPLAY_CHECK, **evidence)
 
 
 def _face_check(track: FaceTrack, sig: Signals, cfg: LivenessSettings, scores: dict[str, float]) -> CheckResult:

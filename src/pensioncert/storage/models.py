@@ -153,6 +153,22 @@ class VerificationJob(Base):
     media_deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
+class MotionTraceRow(Base):
+    """One analysed recording's motion (``liveness.replay.MotionTrace``, encrypted; no image).
+
+    Kept ``security.motion_trace_retention_days`` so that a later recording of the same retiree
+    can be compared with it (a replay of an earlier recording moves exactly like it).
+    """
+
+    __tablename__ = "motion_traces"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    retiree_id: Mapped[int] = mapped_column(ForeignKey("retirees.id"), index=True)
+    job_id: Mapped[str] = mapped_column(String(36), unique=True)
+    trace_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
 class StaffUser(Base):
     """An agency staff account (back office)."""
 

@@ -7,13 +7,13 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 from sqlalchemy import Executable, func, or_, select
 from sqlalchemy.orm import Session
 
-from pensioncert import messages
+from pensioncert import clock, messages
 from pensioncert.domain.calendar import first_of_next_month
 from pensioncert.domain.eligibility import (
     PensionType,
@@ -36,7 +36,8 @@ from pensioncert.storage.models import (
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """Now, from the one clock (``pensioncert.clock``)."""
+    return clock.now()
 
 
 @dataclass(frozen=True)
