@@ -29,6 +29,7 @@ from pensioncert.liveness.challenges import (
     parse_challenge,
     start_challenge,
 )
+from pensioncert.liveness.replay import MotionTrace
 from pensioncert.media.decode import MediaError
 
 DEFAULT_PHOTOS = ("grace_hopper", "astronaut")  # the synth's clean portraits; more with --photos
@@ -240,16 +241,25 @@ def _reference(photo: str, cache: dict[str, Any]) -> Any:
 
 
 def evaluate(items: Sequence[SuiteItem], *, face_engine: bool = True) -> Iterator[ItemResult]:
-    """Analyse each item against its challenge; a refused upload counts as rejected."""
+    """Analyse each item against its challenge; a refused upload counts as rejected.
+
+    Each cell (photo, seed) is one retiree: as in the job, every item is compared with the motion
+    of that retiree's genuine recordings analysed before it (the replay check), so a replayed
+    genuine recording meets its own kept trace, and genuine recordings meet each other's.
+    """
     refs: dict[str, Any] = {}
+    kept: dict[tuple[str, int], list[MotionTrace]] = defaultdict(list)
     for item in items:
         started = time.perf_counter()
         reference = _reference(item.photo, refs) if face_engine else None
+        history = kept[(item.photo, item.seed)]
         verdict: LivenessVerdict | None
         try:
             verdict = analyse_recording(Path(item.path), item.as_challenge(), reference, face_engine=face_engine,
-                                        require_identity=face_engine)
+                                        require_identity=face_engine, earlier=list(history))
             accepted, reasons, scores = verdict.passed, verdict.reasons, verdict.scores
+            if not item.is_attack and verdict.trace is not None:
+                history.append(verdict.trace)
         except MediaError as err:
             accepted, reasons, scores = False, [err.code], {}
         yield ItemResult(item.name, item.kind, item.genuine_kind, accepted, reasons,
