@@ -51,6 +51,21 @@ def test_unknown_codes_are_never_shown_raw(client: TestClient, seeded: Database)
     assert "其他原因" in visible(page) and 'title="face.some_future_check"' in page
 
 
+def test_staff_see_which_identity_finding_the_phone_merged(client: TestClient, seeded: Database) -> None:
+    """The phone says "identity not confirmed" for a splice, another person and a replay alike;
+    the reviewer reads which one it was."""
+    wu = _retiree_id(seeded, "吴建国")
+    with seeded.session() as session:
+        retiree = session.get(Retiree, wu)
+        assert retiree is not None
+        record_certification(session, retiree, channel="wechat", method="face_actions", result="review",
+                             reasons=["liveness.replayed_recording", "liveness.identity_changed"])
+    login(client, "reviewer")
+    page = visible(client.get(f"/admin/review/{wu}").text)
+    assert "疑似重放旧录像" in page and "疑似剪接" in page
+    assert "未能确认是本人" not in page
+
+
 def test_a_case_without_a_reference_photo_says_so(client: TestClient, seeded: Database) -> None:
     wu = _retiree_id(seeded, "吴建国")
     with seeded.session() as session:

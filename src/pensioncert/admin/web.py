@@ -93,15 +93,21 @@ def lenient(lang: str) -> Callable[..., str]:
 def reason_labeller(lang: str) -> Callable[..., Markup]:
     """A reason code as staff read it: the catalogue message, with the code on hover (title).
 
+    Findings that the phone shows as one message (``liveness.analyse.USER_CODES``) have their
+    own staff wording (``admin.reason.staff.<code>``), so a reviewer sees which check it was.
+
     A code no catalogue knows is shown as "other reason" — never the raw code as the text — so a
     reviewer is not asked to interpret ``face.borderline_match``; the code stays in the title.
     """
 
     def reason(code: str, **params: Any) -> Markup:
         try:
-            label = messages.text(code, lang, **params)
-        except (messages.UnknownMessage, KeyError, IndexError, ValueError):
-            label = messages.text("admin.reason.unknown", lang)
+            label = messages.text(f"admin.reason.staff.{code}", lang, **params)  # a finding users see merged
+        except messages.UnknownMessage:
+            try:
+                label = messages.text(code, lang, **params)
+            except (messages.UnknownMessage, KeyError, IndexError, ValueError):
+                label = messages.text("admin.reason.unknown", lang)
         return Markup('<span class="reason" title="{}">{}</span>').format(code, label)
 
     return reason
