@@ -3,8 +3,10 @@
 Every attempt is a whole visit through :class:`~pensioncert.evaluation.harness.Harness`
 (session, identity or ID card, challenge, start, upload, the worker's job). The clip that
 answers a challenge is rendered *after* the start revealed its schedule, from the synthetic
-subjects, as an attacker holding the phone would have to, except the replays, which reuse a
-recording made earlier for another challenge.
+subjects, as an attacker holding the phone would have to, except the replays: the victim
+certified alive a year ago (the harness moves the application's clock, ``Harness.shifted``),
+the job kept that recording's motion, and today the attacker uploads that recording.
+``genuine_again`` is that victim answering, alive, the challenge the replay answers.
 
 Seeds: thresholds and renderer behaviour are tuned on ``TUNING_SEEDS`` only; the figures the
 documents quote are measured on ``REPORT_SEEDS`` (docs/liveness.md, "Attack evaluation").
