@@ -3,8 +3,9 @@
 Decided from positive evidence, never from the absence of objections (docs/liveness.md,
 "Fail closed"): each required check (duration, face, challenge, passive, identity, and replay
 when the retiree's earlier motion is given) returns a :class:`CheckResult` that passed, failed,
-or did not run, each failure and each check that could not run with its own message code. The verdict is ``passed`` only when every required
-check passed. The numbers behind them go to ``scores`` and ``checks`` for staff only.
+or did not run, each failure and each check that could not run with its own message code. The
+verdict is ``passed`` only when every required check passed. The numbers behind them go to
+``scores`` and ``checks`` for staff only.
 
 One pass over the decoded recording: face mesh per analysed frame → signals → the challenge
 (actions in their response windows, or digits heard with the mouth moving in step) → passive
