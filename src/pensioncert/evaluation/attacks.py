@@ -384,7 +384,7 @@ def _session_a_year_ago(ctx: _Seed, reference: bytes, kind_of: str, render_seed:
         made.append((clip, revealed))
         return _upload(clip)
 
-    channel, language = ("cityapp", "zh-CN") if kind_of == "actions" else ("wechat", "zh-CN")
+    channel, language = _channel("genuine_actions" if kind_of == "actions" else "genuine_digits_zh")
     with h.shifted(-365):
         h.attempt(person, respond, channel=channel, language=language)
     if not made:

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from pensioncert.liveness.replay import MotionTrace, best_match, speed_grid
+from pensioncert.liveness.replay import MotionTrace, closest_replay
 from pensioncert.settings import LivenessSettings, get_settings
 from pensioncert.synth.clip import Clip
 
@@ -116,6 +116,7 @@ def pair_traces(face: str, seed: int, cfg: LivenessSettings, cache: Path | None 
     actions = ACTION_SETS[seed % len(ACTION_SETS)]
     others = ACTION_SETS[(seed + 1) % len(ACTION_SETS)]
     kept_answer = _revealed(actions, rng, cfg)
+
     @lru_cache(maxsize=1)
     def kept_clip() -> Clip:  # rendered (first, as "kept" is the first case) only when not cached
         return render_answer(face, kept_answer, seed, rng, glasses=seed % 3 == 1, hat=seed % 3 == 2)
@@ -145,14 +146,10 @@ def pair_traces(face: str, seed: int, cfg: LivenessSettings, cache: Path | None 
 
 def pair_similarities(traces: dict[str, MotionTrace], cfg: LivenessSettings) -> Iterator[tuple[str, float]]:
     """Every case of one pair against its kept recording, as (case, similarity)."""
-    speeds = speed_grid(cfg.replay_min_speed, cfg.replay_max_speed, cfg.replay_speed_step)
     for case, trace in traces.items():
         if case == "kept":
             continue
-        match, _ = best_match(trace, [traces["kept"]], window=cfg.replay_fast_window_frames,
-                              min_overlap_seconds=cfg.replay_min_overlap_seconds,
-                              min_overlap_fraction=cfg.replay_min_overlap_fraction, speeds=speeds,
-                              local_seconds=cfg.replay_window_seconds, quiet_share=cfg.replay_quiet_share)
+        match, _ = closest_replay(trace, [traces["kept"]], cfg)
         yield case, match.similarity
 
 

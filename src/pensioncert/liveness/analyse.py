@@ -31,7 +31,7 @@ from pensioncert.liveness.challenges import Challenge, ChallengeKind
 from pensioncert.liveness.continuity import continuity
 from pensioncert.liveness.landmarks import FaceTrack, Signals, signals, track_faces
 from pensioncert.liveness.passive import frame_stats, longest_frozen_run, moire_score, planarity, thumbnails
-from pensioncert.liveness.replay import MotionTrace, best_match, motion_trace, speed_grid
+from pensioncert.liveness.replay import MotionTrace, closest_replay, motion_trace
 from pensioncert.liveness.speech import (
     DigitRecognizer,
     SegmentDigitVerifier,
@@ -244,11 +244,7 @@ def _replay_check(trace: MotionTrace, earlier: Sequence[MotionTrace], enough_fac
     evidence: dict[str, Any] = {"compared": len(earlier), "threshold": cfg.replay_max_similarity}
     if not enough_face:
         return _not_run(REPLAY_CHECK, "liveness.too_few_face_frames", **evidence)
-    match, which = best_match(trace, earlier, window=cfg.replay_fast_window_frames,
-                              min_overlap_seconds=cfg.replay_min_overlap_seconds,
-                              min_overlap_fraction=cfg.replay_min_overlap_fraction,
-                              speeds=speed_grid(cfg.replay_min_speed, cfg.replay_max_speed, cfg.replay_speed_step),
-                              local_seconds=cfg.replay_window_seconds, quiet_share=cfg.replay_quiet_share)
+    match, which = closest_replay(trace, earlier, cfg)
     evidence |= {"closest": which, **match.as_dict()}
     if which is not None:
         scores["replay_similarity"] = match.similarity

@@ -32,6 +32,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from pensioncert.liveness.landmarks import Signals
+from pensioncert.settings import LivenessSettings
 
 F64 = NDArray[np.float64]
 
@@ -270,3 +271,13 @@ def speed_grid(low: float, high: float, step: float) -> tuple[float, ...]:
     down = int(np.floor(np.log(1.0 / low) / np.log(step) + 1e-9))
     up = int(np.floor(np.log(high) / np.log(step) + 1e-9))
     return tuple(float(step ** k) for k in range(-down, up + 1))
+
+
+def closest_replay(new: MotionTrace, earlier: Sequence[MotionTrace],
+                   cfg: LivenessSettings) -> tuple[ReplayMatch, int | None]:
+    """``best_match`` with the configured search (``liveness.replay_*``): what the check decides on."""
+    return best_match(new, earlier, window=cfg.replay_fast_window_frames,
+                      min_overlap_seconds=cfg.replay_min_overlap_seconds,
+                      min_overlap_fraction=cfg.replay_min_overlap_fraction,
+                      speeds=speed_grid(cfg.replay_min_speed, cfg.replay_max_speed, cfg.replay_speed_step),
+                      local_seconds=cfg.replay_window_seconds, quiet_share=cfg.replay_quiet_share)
