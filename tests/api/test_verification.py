@@ -169,6 +169,23 @@ def test_refused_uploads_change_nothing(
     assert state()[0] == before[0] + 1
 
 
+def test_damage_past_the_first_frame_is_refused_by_the_job_with_its_own_code(
+    api: Api, planned: support.Planned, good_clip: support.ClipFiles
+) -> None:
+    """The upload check reads the file's structure; the worker's full decode finds a damaged frame."""
+    from tests.media.damage import zero_late_video_frame
+
+    session_id = api.session()
+    api.identify(session_id, support.IN_WINDOW)
+    challenge = api.started_challenge(session_id, seed=planned.seed)
+    job = api.upload(session_id, challenge["id"], zero_late_video_frame(good_clip.webm.read_bytes()))
+    assert job.status_code == 202, job.text
+    assert api.wait(job.json()["id"])["result"] == "failed"
+    result = api.result(session_id)
+    assert result["outcome"] == "failed" and result["retry_allowed"] is True, result
+    assert [r["code"] for r in result["reasons"]] in (["media.truncated"], ["media.corrupt"]), result
+
+
 def test_run_verification_decides_exactly_once_and_recovers_a_dead_worker(
     manual_api: tuple[Api, ManualQueue], planned: support.Planned, good_clip: support.ClipFiles
 ) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from fractions import Fraction
 
 import av
@@ -19,10 +20,12 @@ from pensioncert.media.decode import (
     UnsupportedCodec,
     UploadTooLarge,
     VideoTooLong,
+    check_media,
     decode_media,
 )
 from pensioncert.messages import catalogue
 from pensioncert.settings import Settings
+from tests.media.damage import zero_late_video_frame
 
 W, H, FPS, SECONDS = 160, 120, 15, 2.0
 
@@ -110,6 +113,12 @@ def test_downscale_and_frame_rate_cap(webm: bytes) -> None:
     assert media.source_size == (W, H)
 
 
+@pytest.fixture(params=[decode_media, check_media], ids=["decode", "check"])
+def reader(request: pytest.FixtureRequest) -> Callable[..., object]:
+    """The full decode (the worker) and the structural check (the API) refuse the same files the same way."""
+    return request.param  # type: ignore[no-any-return]
+
+
 def _settings(**upload: object) -> Settings:
     s = Settings()
     return s.model_copy(update={"upload": s.upload.model_copy(update=upload)})
@@ -126,39 +135,60 @@ def _settings(**upload: object) -> Settings:
     ],
     ids=["empty", "garbage-ebml", "garbage", "truncated-mp4", "truncated-webm"],
 )
-def test_refusals_have_their_own_codes(make, error, code, webm: bytes, mp4: bytes) -> None:  # type: ignore[no-untyped-def]
+def test_refusals_have_their_own_codes(make, error, code, reader, webm: bytes, mp4: bytes) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(error) as caught:
-        decode_media(make(webm, mp4))
+        reader(make(webm, mp4))
     assert caught.value.code == code
     assert code in catalogue()
 
 
-def test_too_large_is_refused_before_parsing(webm: bytes) -> None:
+def test_too_large_is_refused_before_parsing(webm: bytes, reader: Callable[..., object]) -> None:
     with pytest.raises(UploadTooLarge) as caught:
-        decode_media(webm, settings=_settings(max_video_bytes=len(webm) - 1))
+        reader(webm, settings=_settings(max_video_bytes=len(webm) - 1))
     assert caught.value.code == "media.too_large"
     assert len(decode_media(webm, settings=_settings(max_video_bytes=len(webm))).frames) > 0
 
 
-def test_too_long(webm: bytes) -> None:
+def test_too_long(webm: bytes, reader: Callable[..., object]) -> None:
     with pytest.raises(VideoTooLong):
-        decode_media(webm, settings=_settings(max_video_seconds=0.5))
+        reader(webm, settings=_settings(max_video_seconds=0.5))
 
 
-def test_dimensions_limit(webm: bytes) -> None:
+def test_too_long_without_a_declared_duration(webm: bytes, reader: Callable[..., object],
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """A live stream (MediaRecorder) declares no duration: the timestamps themselves are limited."""
+    from pensioncert.media import decode
+
+    monkeypatch.setattr(decode, "_declared_duration", lambda container, stream: None)
+    with pytest.raises(VideoTooLong):
+        reader(webm, settings=_settings(max_video_seconds=0.5))
+    reader(webm, settings=_settings(max_video_seconds=SECONDS))
+
+
+def test_dimensions_limit(webm: bytes, reader: Callable[..., object]) -> None:
     s = Settings()
     tight = s.model_copy(update={"upload": s.upload.model_copy(update={"max_video_side": W - 1})})
     with pytest.raises(DimensionsTooLarge) as caught:
-        decode_media(webm, settings=tight)
+        reader(webm, settings=tight)
     assert caught.value.code == "media.dimensions_too_large"
 
 
-def test_wrong_codec() -> None:
+def test_wrong_codec(reader: Callable[..., object]) -> None:
     with pytest.raises(UnsupportedCodec) as caught:
-        decode_media(_encode("mp4", "mpeg4", None, seconds=0.5))
+        reader(_encode("mp4", "mpeg4", None, seconds=0.5))
     assert caught.value.code == "media.unsupported_codec"
 
 
 def test_every_media_error_has_a_message() -> None:
     codes = {cls.code for cls in MediaError.__subclasses__()} | {MediaError.code}
     assert codes <= set(catalogue())
+
+
+@pytest.mark.parametrize("fmt", ["webm", "mp4"])
+def test_damage_inside_a_later_frame_is_left_to_the_full_decode(fmt: str, webm: bytes, mp4: bytes) -> None:
+    """The upload check reads structure only; the worker's decode refuses the damaged frame."""
+    damaged = zero_late_video_frame(webm if fmt == "webm" else mp4)
+    check_media(damaged)
+    with pytest.raises(MediaError) as caught:
+        decode_media(damaged)
+    assert caught.value.code in ("media.truncated", "media.corrupt")

@@ -71,11 +71,15 @@ def sniff_image(data: bytes) -> str | None:
 
 
 def check_decodable(data: bytes) -> None:
-    """Decode cheaply (small, few frames) so a corrupt or endless file is refused now, not in the job."""
-    from pensioncert.media.decode import MediaError, decode_media
+    """Refuse a corrupt, cut or endless file now, from its structure (``media.decode.check_media``).
+
+    The worker decodes every frame anyway; damage inside a later frame is refused there, with
+    the same ``media.*`` code, as the recording's result.
+    """
+    from pensioncert.media.decode import MediaError, check_media
 
     try:
-        decode_media(data, max_side=96, target_fps=2.0)
+        check_media(data)
     except MediaError as bad:
         status_code = 413 if bad.code in ("media.too_large", "media.dimensions_too_large") else 422
         raise flow.FlowError(bad.code, status_code) from bad
