@@ -75,3 +75,25 @@ def test_the_graph_run_directly_gives_what_process_gives(digits_suite: dict[str,
         finally:
             direct.close()
             wrapped.close()
+
+
+def test_restarted_graphs_track_as_new_ones(digits_suite: dict[str, Any], second_face: Any) -> None:
+    """The graphs are kept between recordings and restarted: nothing of one recording reaches the next."""
+    from pensioncert.liveness import landmarks
+
+    first = digits_suite["genuine"].frames[:20]
+    second = first[::-1].copy()
+    h, w = second.shape[1:3]
+    second[5:12, h - 210:h - 10, w - 210:w - 10] = second_face
+    times = np.arange(20) / 15.0
+
+    def track(frames: np.ndarray, fresh: bool) -> Any:
+        if fresh:
+            landmarks._graphs.clear()  # the next track_faces builds new graphs
+        return track_faces(frames, times, second_face_every=3, rng=random.Random(7))
+
+    for frames in (first, second, first):
+        kept, new = track(frames, fresh=False), track(frames, fresh=True)
+        assert np.array_equal(kept.points, new.points, equal_nan=True)
+        assert np.array_equal(kept.face_counts, new.face_counts)
+    assert track(second, fresh=False).face_counts.max() == 2  # the comparison saw a second face

@@ -192,3 +192,10 @@ def test_damage_inside_a_later_frame_is_left_to_the_full_decode(fmt: str, webm: 
     with pytest.raises(MediaError) as caught:
         decode_media(damaged)
     assert caught.value.code in ("media.truncated", "media.corrupt")
+
+
+def test_audio_left_undecoded_when_not_asked_for(webm: bytes) -> None:
+    """The actions analysis does not listen: the same frames, no sound decoded."""
+    full, silent = decode_media(webm), decode_media(webm, audio=False)
+    assert full.audio.size > 0 and silent.audio.size == 0 and silent.audio_codec == full.audio_codec
+    assert np.array_equal(full.frames, silent.frames) and np.array_equal(full.times, silent.times)

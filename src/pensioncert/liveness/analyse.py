@@ -159,7 +159,8 @@ def analyse_recording(
     settings = settings or get_settings()
     cfg = settings.liveness
     media = video if isinstance(video, DecodedMedia) else decode_media(
-        video, settings=settings, max_side=cfg.analysis_max_side, target_fps=cfg.analysis_fps)
+        video, settings=settings, max_side=cfg.analysis_max_side, target_fps=cfg.analysis_fps,
+        audio=challenge.kind is not ChallengeKind.ACTIONS)  # only the digits checks listen
     scores: dict[str, float] = {}
     results: list[CheckResult] = []
     seconds = _duration(media.times)
