@@ -208,9 +208,7 @@ def _check_packets(container: av.container.InputContainer, probe: _Probe, max_se
     except MediaError:
         raise
     except (av.error.FFmpegError, ValueError) as err:
-        if packets:
-            raise TruncatedMedia(f"the file ends inside packet {packets + 1}: {err}") from err
-        raise CorruptMedia(f"no packet could be read: {err}") from err
+        raise _read_failure(err, packets, "video packets") from err
     if not packets:
         raise CorruptMedia("no video packet")
     if not video_decoded:
@@ -264,9 +262,7 @@ def _decode(container: av.container.InputContainer, data: bytes, max_seconds: fl
     except MediaError:
         raise
     except (av.error.FFmpegError, ValueError) as err:
-        if frames:
-            raise TruncatedMedia(f"decoding stopped after {len(frames)} frames: {err}") from err
-        raise CorruptMedia(f"no frame could be decoded: {err}") from err
+        raise _read_failure(err, len(frames), "frames") from err
     if resampler is not None:
         for chunk in resampler.resample(None):
             audio_chunks.append(chunk.to_ndarray().reshape(-1))
@@ -291,6 +287,13 @@ def _decode(container: av.container.InputContainer, data: bytes, max_seconds: fl
         audio_codec=acodec,
         source_size=(width, height),
     )
+
+
+def _read_failure(err: Exception, done: int, what: str) -> MediaError:
+    """A demuxer or decoder error: the file was cut short once some of it was read, else corrupt."""
+    if done:
+        return TruncatedMedia(f"reading stopped after {done} {what}: {err}")
+    return CorruptMedia(f"none of the {what} could be read: {err}")
 
 
 class _FrameBuffer:
