@@ -114,7 +114,7 @@ def check_media(source: bytes | Path, *, settings: Settings | None = None) -> No
     with the declared dimensions. Not checked: damage inside later compressed frames, which only a
     full decode finds. The job decodes the whole file anyway, and refuses such a file with the same
     ``media.*`` codes. Before issue 15 the API decoded every frame here too: ~0.1 s of CPU per
-    upload, a third of the API's work per certification, spent again by the worker.
+    upload, about half of the API's CPU per certification, spent again by the worker.
     """
     settings = settings or get_settings()
     upload = settings.upload
@@ -190,7 +190,7 @@ def _check_packets(container: av.container.InputContainer, probe: _Probe, max_se
         for packet in container.demux(*streams):
             if packet.size == 0:
                 continue  # the demuxer's flush packet
-            if packet.stream is vstream:
+            if packet.stream.index == vstream.index:
                 packets += 1
                 if packet.pts is not None and vstream.time_base is not None:
                     t = float(packet.pts * vstream.time_base)
