@@ -20,7 +20,7 @@ import av
 import numpy as np
 
 from pensioncert.errors import CodedError
-from pensioncert.settings import Settings, get_settings
+from pensioncert.settings import Settings, UploadSettings, get_settings
 
 AUDIO_RATE = 16_000  # what the speech checks (pocketsphinx en-us model) expect
 VIDEO_CODECS = frozenset({"vp8", "vp9", "h264", "libvpx", "libvpx-vp9", "libdav1d", "av1", "hevc"})
@@ -100,10 +100,8 @@ def decode_media(
     decoding and resampling it is ~15-25 ms of CPU per 5-s recording (issue 15).
     """
     settings = settings or get_settings()
-    upload = settings.upload
-    with _open(source, settings) as (container, data):
-        return _decode(container, data, upload.max_video_seconds, upload.max_video_side,
-                       upload.max_video_pixels, max_side, target_fps, audio)
+    with _open(source, settings) as container:
+        return _decode(container, settings.upload, max_side, target_fps, audio)
 
 
 def check_media(source: bytes | Path, *, settings: Settings | None = None) -> None:
@@ -117,14 +115,12 @@ def check_media(source: bytes | Path, *, settings: Settings | None = None) -> No
     upload, about half of the API's CPU per certification, spent again by the worker.
     """
     settings = settings or get_settings()
-    upload = settings.upload
-    with _open(source, settings) as (container, _data):
-        probe = _probe(container, upload.max_video_seconds, upload.max_video_side, upload.max_video_pixels)
-        _check_packets(container, probe, upload.max_video_seconds, upload.max_video_side, upload.max_video_pixels)
+    with _open(source, settings) as container:
+        _check_packets(container, _probe(container, settings.upload), settings.upload)
 
 
 @contextlib.contextmanager
-def _open(source: bytes | Path, settings: Settings) -> Iterator[tuple[av.container.InputContainer, bytes]]:
+def _open(source: bytes | Path, settings: Settings) -> Iterator[av.container.InputContainer]:
     """The upload's bytes, checked for size and MP4 box structure, opened as a container."""
     data = source.read_bytes() if isinstance(source, Path) else bytes(source)
     upload = settings.upload
@@ -138,7 +134,7 @@ def _open(source: bytes | Path, settings: Settings) -> Iterator[tuple[av.contain
     except av.error.FFmpegError as err:
         raise CorruptMedia(f"cannot parse container: {err}") from err
     try:
-        yield container, data
+        yield container
     finally:
         container.close()
 
@@ -157,8 +153,7 @@ class _Probe:
     rotation: int
 
 
-def _probe(container: av.container.InputContainer, max_seconds: float, max_video_side: int,
-           max_pixels: int) -> _Probe:
+def _probe(container: av.container.InputContainer, upload: UploadSettings) -> _Probe:
     if not container.streams.video:
         raise NoVideo("no video stream")
     vstream = container.streams.video[0]
@@ -170,15 +165,14 @@ def _probe(container: av.container.InputContainer, max_seconds: float, max_video
     if acodec is not None and acodec not in AUDIO_CODECS:
         raise UnsupportedCodec(f"audio codec {acodec}")
     width, height = vstream.codec_context.width, vstream.codec_context.height
-    _check_dimensions(width, height, max_video_side, max_pixels)
+    _check_dimensions(width, height, upload)
     declared = _declared_duration(container, vstream)
-    if declared is not None and declared > max_seconds + 0.5:
-        raise VideoTooLong(f"declared {declared:.1f} s > {max_seconds} s")
+    if declared is not None:
+        _check_length(declared, upload, "declared")
     return _Probe(vstream, astream, vcodec, acodec, width, height, declared, _rotation(vstream))
 
 
-def _check_packets(container: av.container.InputContainer, probe: _Probe, max_seconds: float,
-                   max_video_side: int, max_pixels: int) -> None:
+def _check_packets(container: av.container.InputContainer, probe: _Probe, upload: UploadSettings) -> None:
     """Demux every packet (no decoding) and decode only the first frame of each stream."""
     vstream, astream = probe.vstream, probe.astream
     first: float | None = None
@@ -196,12 +190,11 @@ def _check_packets(container: av.container.InputContainer, probe: _Probe, max_se
                     t = float(packet.pts * vstream.time_base)
                     first = t if first is None else min(first, t)
                     last = max(last, t)
-                    if t - first > max_seconds + 0.5:
-                        raise VideoTooLong(f"packets past {max_seconds} s")
+                    _check_length(t - first, upload, "packets")
                 if not video_decoded:
                     for frame in packet.decode():
                         if isinstance(frame, av.VideoFrame):
-                            _check_dimensions(frame.width, frame.height, max_video_side, max_pixels)
+                            _check_dimensions(frame.width, frame.height, upload)
                             video_decoded = True
             elif not audio_decoded:
                 audio_decoded = bool(packet.decode())
@@ -219,9 +212,9 @@ def _check_packets(container: av.container.InputContainer, probe: _Probe, max_se
             raise TruncatedMedia(f"packets cover {last - first:.2f} s of a declared {probe.declared:.2f} s")
 
 
-def _decode(container: av.container.InputContainer, data: bytes, max_seconds: float, max_video_side: int,
-            max_pixels: int, max_side: int | None, target_fps: float | None, with_audio: bool) -> DecodedMedia:
-    probe = _probe(container, max_seconds, max_video_side, max_pixels)
+def _decode(container: av.container.InputContainer, upload: UploadSettings, max_side: int | None,
+            target_fps: float | None, with_audio: bool) -> DecodedMedia:
+    probe = _probe(container, upload)
     vstream, vcodec, acodec = probe.vstream, probe.vcodec, probe.acodec
     astream = probe.astream if with_audio else None
     width, height, declared, rotation = probe.width, probe.height, probe.declared, probe.rotation
@@ -232,7 +225,7 @@ def _decode(container: av.container.InputContainer, data: bytes, max_seconds: fl
         out_w, out_h = int(round(width * scale / 2) * 2), int(round(height * scale / 2) * 2)
 
     kept_fps = min(_rate(vstream), target_fps) if target_fps else _rate(vstream)
-    frames = _FrameBuffer(out_h, out_w, rotation, expected=(declared or max_seconds) * kept_fps)
+    frames = _FrameBuffer(out_h, out_w, rotation, expected=(declared or upload.max_video_seconds) * kept_fps)
     times: list[float] = []
     audio_chunks: list[np.ndarray] = []
     resampler = av.AudioResampler(format="flt", layout="mono", rate=AUDIO_RATE) if astream else None
@@ -245,11 +238,10 @@ def _decode(container: av.container.InputContainer, data: bytes, max_seconds: fl
             for frame in packet.decode():
                 if isinstance(frame, av.VideoFrame):
                     if frame.width != width or frame.height != height:
-                        _check_dimensions(frame.width, frame.height, max_video_side, max_pixels)
+                        _check_dimensions(frame.width, frame.height, upload)
                     t = float(frame.time) if frame.time is not None else len(times) / _rate(vstream)
                     first_t = t if first_t is None else first_t
-                    if t - first_t > max_seconds + 0.5:
-                        raise VideoTooLong(f"decoded past {max_seconds} s")
+                    _check_length(t - first_t, upload, "decoded")
                     if t - last_kept < min_gap:
                         continue
                     last_kept = t
@@ -329,10 +321,16 @@ class _FrameBuffer:
         return self._data[: self._count].copy()
 
 
-def _check_dimensions(width: int, height: int, max_side: int, max_pixels: int) -> None:
+def _check_length(seconds: float, upload: UploadSettings, what: str) -> None:
+    """At most ``upload.max_video_seconds`` (and half a second of container slack), however measured."""
+    if seconds > upload.max_video_seconds + 0.5:
+        raise VideoTooLong(f"{what}: {seconds:.1f} s > {upload.max_video_seconds} s")
+
+
+def _check_dimensions(width: int, height: int, upload: UploadSettings) -> None:
     if width <= 0 or height <= 0:
         raise CorruptMedia(f"frame size {width}x{height}")
-    if max(width, height) > max_side or width * height > max_pixels:
+    if max(width, height) > upload.max_video_side or width * height > upload.max_video_pixels:
         raise DimensionsTooLarge(f"{width}x{height}")
 
 
